@@ -1,0 +1,3 @@
+from gitlab_model_registry.cli import main
+
+main()

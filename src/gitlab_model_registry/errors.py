@@ -1,0 +1,57 @@
+"""The exceptions the library raises; each carries its exit code and a hint saying what to do.
+
+The CLI is the only place that turns them into output (see ``cli.main``). Messages never
+contain secrets: callers pass token *kinds* ("API token", "CI job token"), never values.
+"""
+
+from __future__ import annotations
+
+
+class GmrError(Exception):
+    """Base class: an error the user can act on. ``exit_code`` follows the design's table."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class UsageError(GmrError):
+    """Bad flag, bad semver, missing token or configuration, nothing to upload (exit 2)."""
+
+    exit_code = 2
+
+
+class RegistryError(GmrError):
+    """The registry or the network failed, after retries where retrying made sense (exit 3)."""
+
+    exit_code = 3
+
+
+class NotFoundError(RegistryError):
+    """A model, version or file the command needs does not exist in the registry (exit 3)."""
+
+
+class IntegrityError(RegistryError):
+    """Bytes stored or received do not match their sha256 (exit 3)."""
+
+
+class AuthError(GmrError):
+    """A credential is missing, invalid, lacks a scope, or its role is too low (exit 4)."""
+
+    exit_code = 4
+
+
+class ConflictError(GmrError):
+    """A conflict retrying cannot resolve, e.g. a version that exists with other files (exit 5)."""
+
+    exit_code = 5
+
+
+class GateError(ConflictError):
+    """A promotion gate (``--require``) refused the version (exit 5)."""

@@ -1,0 +1,99 @@
+"""Plain data shared by every layer: immutable, no I/O, no behaviour beyond small derivations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class UploadFile:
+    """A local file and the name it gets in the registry (a POSIX path relative to the root)."""
+
+    path: Path
+    remote_name: str
+    size: int
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """A file stored in a model version, as the registry reports it."""
+
+    name: str
+    size: int
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class CiContext:
+    """What the CI job tells us about itself (GitLab predefined variables); empty off CI."""
+
+    job_id: str = ""
+    job_name: str = ""
+    job_url: str = ""
+    pipeline_id: str = ""
+    pipeline_iid: str = ""
+    pipeline_url: str = ""
+    commit_sha: str = ""
+    commit_tag: str = ""
+    ref_name: str = ""
+    merge_request_iid: str = ""
+    project_path: str = ""
+
+    @property
+    def in_ci(self) -> bool:
+        return bool(self.job_id)
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    name: str
+    description: str = ""
+    web_url: str = ""
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One version of a model. ``version`` is the semver; ``version_id`` the backend's own id."""
+
+    model: str
+    version: str
+    version_id: str
+    run_id: str = ""
+    description: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    web_url: str = ""
+    package_url: str = ""
+    created_at: str = ""
+
+
+@dataclass(frozen=True)
+class RunData:
+    """Params, metrics and tags logged on a version's run."""
+
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PublishPlan:
+    """What publish will do; the whole of ``--dry-run``'s output."""
+
+    backend: str
+    model: str
+    create_model: bool
+    version: str
+    resume: bool
+    files: tuple[UploadFile, ...]
+    params: dict[str, str]
+    metrics: dict[str, float]
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    plan: PublishPlan
+    model_version: ModelVersion | None
+    uploaded: tuple[RemoteFile, ...] = ()
+    skipped: tuple[RemoteFile, ...] = ()
+    dry_run: bool = False
