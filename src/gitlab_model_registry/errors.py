@@ -55,3 +55,7 @@ class ConflictError(GmrError):
 
 class GateError(ConflictError):
     """A promotion gate (``--require``) refused the version (exit 5)."""
+
+
+class VersionTakenError(ConflictError):
+    """The version was created meanwhile by someone else; publish recomputes and retries."""

@@ -1,0 +1,90 @@
+"""The registry operations the use cases need, one implementation per registry.
+
+Backends know URLs and wire formats and decide nothing: choosing versions, validating input,
+retrying races and rendering output belong to ``api`` and above.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from gitlab_model_registry.models import (
+    ModelVersion,
+    RegisteredModel,
+    RemoteFile,
+    RunData,
+    UploadFile,
+)
+
+#: Called with (remote_name, bytes_done, bytes_total) as a transfer advances.
+ProgressCallback = Callable[[str, int, int], None]
+
+
+class Backend(Protocol):
+    """A model registry: GitLab's (``backends.gitlab``) or any MLflow one (``backends.mlflow``)."""
+
+    #: Short name shown to users: "gitlab" or "mlflow".
+    kind: str
+
+    def describe(self) -> str:
+        """Where this backend publishes, for logs (never contains a secret)."""
+        ...
+
+    def get_model(self, name: str) -> RegisteredModel | None:
+        """The model named exactly ``name`` (not a substring match), or None."""
+        ...
+
+    def create_model(self, name: str, description: str) -> RegisteredModel:
+        """Create the model; if a concurrent creator won the race, return the existing one."""
+        ...
+
+    def list_versions(self, model: str) -> list[ModelVersion]:
+        """Every version of the model, in no particular order (empty if the model is missing)."""
+        ...
+
+    def get_version(self, model: str, version: str) -> ModelVersion | None:
+        """The version with this semver, or None."""
+        ...
+
+    def create_version(
+        self, model: str, version: str, description: str, tags: dict[str, str]
+    ) -> ModelVersion:
+        """Create a version with this semver and its run; raise ``VersionTakenError`` if it exists."""
+        ...
+
+    def list_files(self, mv: ModelVersion) -> list[RemoteFile]:
+        """Files stored in the version (newest record per name), with sizes and sha256 if known."""
+        ...
+
+    def upload(
+        self,
+        mv: ModelVersion,
+        files: Sequence[UploadFile],
+        *,
+        concurrency: int,
+        progress: ProgressCallback | None = None,
+    ) -> list[RemoteFile]:
+        """Upload files (streaming, in parallel) and return them as stored, sha256 verified."""
+        ...
+
+    def download(
+        self,
+        mv: ModelVersion,
+        files: Sequence[RemoteFile],
+        dest: Path,
+        *,
+        concurrency: int,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        """Download files into ``dest`` (tree restored), each verified against its sha256."""
+        ...
+
+    def log_run_data(self, run_id: str, data: RunData) -> None:
+        """Log params, metrics and tags on the run (idempotent for params and tags)."""
+        ...
+
+    def get_run_data(self, run_id: str) -> RunData:
+        """Params, latest metric values and tags of the run."""
+        ...
