@@ -1,0 +1,87 @@
+"""``python -m tests.gitlab_double``: parse the command line, serve until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from tests.gitlab_double.config import (
+    DEFAULT_FAULT_STATUSES,
+    DEFAULT_MAX_FILE_SIZE,
+    Config,
+    FaultSettings,
+    ProjectSpec,
+    parse_job,
+    parse_project,
+    parse_token,
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m tests.gitlab_double", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--data-dir", type=Path, required=True, help="where package files go")
+    parser.add_argument("--project", type=parse_project, action="append", metavar="ID:PATH")
+    parser.add_argument("--token", type=parse_token, action="append", metavar="VALUE:SCOPES:ROLE")
+    parser.add_argument("--job", type=parse_job, action="append", metavar="ID:TOKEN:ROLE")
+    parser.add_argument("--latency-ms", type=int, default=0)
+    parser.add_argument("--fault-rate", type=float, default=0.0)
+    parser.add_argument("--fault-statuses", type=_statuses, default=DEFAULT_FAULT_STATUSES)
+    parser.add_argument("--drop-rate", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-file-size", type=int, default=DEFAULT_MAX_FILE_SIZE)
+    parser.add_argument("--verbose", action="store_true", help="access log (no credentials)")
+    return parser
+
+
+def _statuses(text: str) -> tuple[int, ...]:
+    return tuple(int(s) for s in text.split(",") if s.strip())
+
+
+def config_from(args: argparse.Namespace) -> Config:
+    faults = FaultSettings(
+        latency_ms=args.latency_ms,
+        fault_rate=args.fault_rate,
+        fault_statuses=args.fault_statuses,
+        drop_rate=args.drop_rate,
+        seed=args.seed,
+        max_file_size=args.max_file_size,
+    )
+    return Config(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        projects=tuple(args.project or (ProjectSpec(1, "group/project"),)),
+        tokens=tuple(args.token or ()),
+        jobs=tuple(args.job or ()),
+        faults=faults,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tests.gitlab_double.server import DoubleServer
+
+    args = _parser().parse_args(argv)
+    server = DoubleServer(config_from(args), verbose=args.verbose)
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    server.start()
+    print(f"READY {server.base_url}", flush=True)
+    while not stopping.wait(timeout=0.5):
+        pass
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

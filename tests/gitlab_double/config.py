@@ -1,0 +1,98 @@
+"""Start-up configuration of the double: projects, credentials, faults and limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+ROLES = ("guest", "reporter", "developer", "maintainer", "owner")
+SCOPES = ("api", "read_api")
+DEFAULT_MAX_FILE_SIZE = 10 * 1024**3  # GitLab's ml_model_max_file_size plan limit default
+DEFAULT_FAULT_STATUSES = (500, 502, 503, 429)
+
+
+@dataclass(frozen=True)
+class TokenSpec:
+    value: str
+    scopes: frozenset[str]
+    role: str
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    id: str
+    token: str
+    role: str
+
+
+@dataclass(frozen=True)
+class ProjectSpec:
+    id: int
+    path: str
+
+
+@dataclass(frozen=True)
+class FaultSettings:
+    latency_ms: int = 0
+    fault_rate: float = 0.0
+    fault_statuses: tuple[int, ...] = DEFAULT_FAULT_STATUSES
+    drop_rate: float = 0.0
+    seed: int = 0
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+
+    def updated(self, changes: dict[str, object]) -> FaultSettings:
+        """A copy with the control API's changes applied (unknown keys are a ValueError)."""
+        converters = {
+            "latency_ms": int,
+            "fault_rate": float,
+            "drop_rate": float,
+            "seed": int,
+            "max_file_size": int,
+            "fault_statuses": lambda v: tuple(int(s) for s in v),  # type: ignore[attr-defined]
+        }
+        unknown = set(changes) - set(converters)
+        if unknown:
+            raise ValueError(f"unknown fault settings: {sorted(unknown)}")
+        converted = {k: converters[k](v) for k, v in changes.items()}  # type: ignore[operator]
+        return replace(self, **converted)
+
+
+@dataclass(frozen=True)
+class Config:
+    host: str
+    port: int
+    data_dir: Path
+    projects: tuple[ProjectSpec, ...] = (ProjectSpec(1, "group/project"),)
+    tokens: tuple[TokenSpec, ...] = ()
+    jobs: tuple[JobSpec, ...] = ()
+    faults: FaultSettings = field(default_factory=FaultSettings)
+
+
+def parse_token(text: str) -> TokenSpec:
+    """``VALUE:SCOPES:ROLE``; the value may itself contain colons."""
+    value, scopes, role = text.rsplit(":", 2)
+    return TokenSpec(value, frozenset(_checked_scopes(scopes.split(","))), _checked_role(role))
+
+
+def parse_job(text: str) -> JobSpec:
+    job_id, rest = text.split(":", 1)
+    token, role = rest.rsplit(":", 1)
+    return JobSpec(job_id, token, _checked_role(role))
+
+
+def parse_project(text: str) -> ProjectSpec:
+    project_id, path = text.split(":", 1)
+    return ProjectSpec(int(project_id), path.strip("/"))
+
+
+def _checked_role(role: str) -> str:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}: {role!r}")
+    return role
+
+
+def _checked_scopes(scopes: list[str]) -> list[str]:
+    bad = [s for s in scopes if s not in SCOPES]
+    if bad or not scopes:
+        raise ValueError(f"scopes must be taken from {', '.join(SCOPES)}: {scopes!r}")
+    return scopes

@@ -1,0 +1,69 @@
+"""Client for the double's control API (``/-/double/...``): reset, faults, credentials, state."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Any
+
+TIMEOUT_S = 10.0
+# The double is on loopback: never route control calls through an environment proxy.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class DoubleClient:
+    """Talks to a running double; every call is one JSON request without GitLab credentials."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+
+    def reset(self) -> None:
+        """Restore the start-up state: empty registry, start-up credentials and faults, no log."""
+        self._call("POST", "reset")
+
+    def set_faults(self, **faults: Any) -> None:
+        """Any of latency_ms, fault_rate, fault_statuses, drop_rate, seed (and max_file_size)."""
+        self._call("POST", "faults", faults)
+
+    def add_token(self, value: str, scopes: list[str] | str, role: str) -> None:
+        scope_list = scopes.split(",") if isinstance(scopes, str) else list(scopes)
+        self._call("POST", "tokens", {"value": value, "scopes": scope_list, "role": role})
+
+    def add_job(self, id: str | int, token: str, role: str) -> None:
+        self._call("POST", "jobs", {"id": str(id), "token": token, "role": role})
+
+    def add_project(self, id: int, path: str) -> None:
+        self._call("POST", "projects", {"id": id, "path": path})
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The GitLab requests served since the last reset: method, path, status, credential."""
+        result: list[dict[str, Any]] = self._call("GET", "requests")
+        return result
+
+    def state(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", "state")
+        return result
+
+    def project(self, project_id: int = 1) -> dict[str, Any] | None:
+        return next((p for p in self.state()["projects"] if p["id"] == project_id), None)
+
+    def model(self, name: str, project_id: int = 1) -> dict[str, Any] | None:
+        project = self.project(project_id)
+        models = project["models"] if project else []
+        return next((m for m in models if m["name"] == name), None)
+
+    def version(self, model: str, semver: str, project_id: int = 1) -> dict[str, Any] | None:
+        found = self.model(model, project_id)
+        versions = found["versions"] if found else []
+        return next((v for v in versions if v["version"] == semver), None)
+
+    def _call(self, method: str, name: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body if body is not None else {}).encode() if method == "POST" else None
+        request = urllib.request.Request(
+            f"{self.base_url}/-/double/{name}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        with _OPENER.open(request, timeout=TIMEOUT_S) as response:
+            return json.loads(response.read() or b"null")
