@@ -1,0 +1,251 @@
+"""Local files: turn the PATHs given to publish into UploadFiles, validating everything before
+anything remote happens; and the rewindable, hashing stream an upload reads from."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+from .errors import UsageError
+from .models import UploadFile
+
+CHUNK_SIZE = 1024 * 1024
+_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+# GitLab's rule for an ml_model package file name (reference/gitlab-api.md §2), per path part.
+_GITLAB_NAME_CHAR = re.compile(r"[A-Za-z0-9._+\- ]")
+_ALLOWED_CHARS = "letters A-Z a-z, digits, '.', '_', '-', '+' and spaces"
+
+
+class InvalidSelection(UsageError):
+    """The PATHs cannot be uploaded; ``problems`` lists every reason, the message the first."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        more = len(problems) - 1
+        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        super().__init__(f"{problems[0]}{suffix}")
+        self.problems = tuple(problems)
+
+
+def collect(
+    paths: Sequence[str | os.PathLike[str]], *, max_file_size: int | None = None
+) -> tuple[UploadFile, ...]:
+    """The files to upload, sorted by remote name; raises InvalidSelection listing every problem.
+
+    A file is stored under its base name; a directory's files under their POSIX path relative to
+    it (``model/weights/a.bin`` -> ``weights/a.bin``). Symlinks inside a directory are followed
+    to files within that directory; links to directories or out of the tree are problems.
+    """
+    found: list[UploadFile] = []
+    problems: list[str] = []
+    for given in paths:
+        _collect_path(Path(given), found, problems)
+    if not found and not problems:
+        problems.append("nothing to upload: pass at least one file or directory as PATH")
+    problems += _name_problems(found) + _duplicate_problems(found)
+    problems += _size_problems(found, max_file_size)
+    if problems:
+        raise InvalidSelection(problems)
+    return tuple(sorted(found, key=lambda f: f.remote_name))
+
+
+def _collect_path(given: Path, found: list[UploadFile], problems: list[str]) -> None:
+    try:
+        info = given.stat()
+    except FileNotFoundError:
+        broken = given.is_symlink()
+        problems.append(f"{_show(given)} {'is a broken symlink' if broken else 'does not exist'}")
+        return
+    except OSError as error:
+        problems.append(f"{_show(given)} cannot be read ({error.strerror}): check its permissions")
+        return
+    if stat.S_ISDIR(info.st_mode):
+        _collect_directory(given, found, problems)
+    else:
+        _add_file(given, given.name, info, found, problems)
+
+
+def _collect_directory(root: Path, found: list[UploadFile], problems: list[str]) -> None:
+    real_root = os.path.realpath(root)
+    before = (len(found), len(problems))
+    pending = [(root, "")]
+    while pending:
+        directory, prefix = pending.pop()
+        try:
+            with os.scandir(directory) as scan:
+                entries = sorted(scan, key=lambda e: e.name)
+        except OSError as error:
+            problems.append(f"{_show(directory)} cannot be read ({error.strerror})")
+            continue
+        for entry in entries:
+            path, remote = Path(entry.path), prefix + entry.name
+            if entry.is_symlink():
+                _add_link(path, remote, real_root, found, problems)
+            elif entry.is_dir(follow_symlinks=False):
+                pending.append((path, remote + "/"))
+            else:
+                _add_file(path, remote, entry.stat(follow_symlinks=False), found, problems)
+    if (len(found), len(problems)) == before:
+        problems.append(f"directory {_show(root)} contains no files: nothing to upload from it")
+
+
+def _add_link(
+    link: Path, remote: str, real_root: str, found: list[UploadFile], problems: list[str]
+) -> None:
+    target = os.path.realpath(link)
+    if os.path.commonpath([target, real_root]) != real_root:
+        problems.append(
+            f"{_show(link)} is a symlink to {target!r}, outside {real_root!r}: copy the file "
+            "into the directory or pass it as a PATH of its own"
+        )
+        return
+    try:
+        info = link.stat()
+    except OSError:
+        problems.append(f"{_show(link)} is a broken symlink: remove it or fix its target")
+        return
+    if stat.S_ISDIR(info.st_mode):
+        problems.append(
+            f"{_show(link)} is a symlink to a directory, which is not followed: "
+            "remove it, or pass the directory it points to as a PATH"
+        )
+        return
+    _add_file(link, remote, info, found, problems)
+
+
+def _add_file(
+    path: Path, remote: str, info: os.stat_result, found: list[UploadFile], problems: list[str]
+) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        problems.append(
+            f"{_show(path)} is not a regular file (a fifo, socket or device): "
+            "pass regular files only"
+        )
+    elif not os.access(path, os.R_OK):
+        problems.append(f"{_show(path)} is not readable: check its permissions")
+    else:
+        found.append(UploadFile(path=path, remote_name=remote, size=info.st_size))
+
+
+def _name_problems(found: Sequence[UploadFile]) -> list[str]:
+    return [
+        f"{_show(f.path)} would be stored as {f.remote_name!r}, which GitLab rejects"
+        f"{_bad_chars(f.remote_name)}: each part of a file's path may only use {_ALLOWED_CHARS}, "
+        "and may not be '.' or '..'; rename it"
+        for f in found
+        if not all(_valid_part(part) for part in f.remote_name.split("/"))
+    ]
+
+
+def _valid_part(part: str) -> bool:
+    return part not in ("", ".", "..") and all(_GITLAB_NAME_CHAR.fullmatch(c) for c in part)
+
+
+def _bad_chars(name: str) -> str:
+    bad = sorted({c for c in name if c != "/" and not _GITLAB_NAME_CHAR.fullmatch(c)})
+    return f" (it contains {', '.join(map(repr, bad))})" if bad else ""
+
+
+def _duplicate_problems(found: Sequence[UploadFile]) -> list[str]:
+    by_name: defaultdict[str, list[Path]] = defaultdict(list)
+    for f in found:
+        by_name[f.remote_name].append(f.path)
+    return [
+        f"{' and '.join(map(_show, paths))} would all be stored as {name!r}: "
+        "rename one of them or pass them under different directories"
+        for name, paths in by_name.items()
+        if len(paths) > 1
+    ]
+
+
+def _size_problems(found: Sequence[UploadFile], limit: int | None) -> list[str]:
+    if limit is None:
+        return []
+    return [
+        f"{_show(f.path)} is {human_size(f.size)}, over the {human_size(limit)} limit per file: "
+        "split it into smaller files"
+        for f in found
+        if f.size > limit
+    ]
+
+
+def _show(path: Path) -> str:
+    # repr keeps a message on one line whatever characters a file name holds.
+    return repr(os.fspath(path))
+
+
+def human_size(n: int) -> str:
+    """``512 B``, ``1.5 KiB``, ``2.0 GiB``: binary units, one decimal above bytes."""
+    if abs(n) < 1024:
+        return f"{n} B"
+    value = float(n)
+    for unit in _UNITS[1:]:
+        value /= 1024
+        if round(abs(value), 1) < 1024 or unit == _UNITS[-1]:
+            return f"{value:.1f} {unit}"
+    raise AssertionError("unreachable: the last unit always returns")
+
+
+class HashingReader:
+    """A file body for a streaming PUT: counts and sha256-hashes the bytes as they are read.
+
+    ``len()`` is the file size, so HTTP clients send Content-Length instead of chunking;
+    ``rewind()`` restarts from byte 0 with a fresh hash (before each retry).
+    """
+
+    def __init__(
+        self,
+        file: BinaryIO,
+        size: int | None = None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self._file = file
+        self._size = os.fstat(file.fileno()).st_size if size is None else size
+        self._on_progress = on_progress
+        self._hash = hashlib.sha256()
+        self.bytes_read = 0
+
+    def read(self, n: int | None = -1) -> bytes:
+        data = self._file.read(-1 if n is None else n)
+        if data:
+            self._hash.update(data)
+            self.bytes_read += len(data)
+            if self._on_progress is not None:
+                self._on_progress(self.bytes_read)
+        return data
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self.read(CHUNK_SIZE):
+            yield chunk
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __bool__(self) -> bool:
+        # An empty file is still a body; without this, len() == 0 would make it falsy.
+        return True
+
+    def rewind(self) -> None:
+        self._file.seek(0)
+        self._hash = hashlib.sha256()
+        self.bytes_read = 0
+
+    def hexdigest(self) -> str:
+        """sha256 of the bytes read since the start or the last rewind."""
+        return self._hash.hexdigest()
+
+
+def sha256_file(path: str | os.PathLike[str], chunk: int = CHUNK_SIZE) -> str:
+    """sha256 of a file, read ``chunk`` bytes at a time into one reused buffer."""
+    digest = hashlib.sha256()
+    buffer = bytearray(chunk)
+    view = memoryview(buffer)
+    with Path(path).open("rb") as file:
+        while size := file.readinto(buffer):
+            digest.update(view[:size])
+    return digest.hexdigest()
