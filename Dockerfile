@@ -1,0 +1,43 @@
+# gmr image: the CLI for GitLab CI jobs (`image:`) and the Docker action (action/action.yml).
+#
+#   docker build -t gmr .                                  # GitLab path only (small)
+#   docker build --build-arg EXTRAS=mlflow -t gmr:mlflow . # adds the mlflow backend
+#
+# A build context that already holds wheelhouse/ (our wheel and every dependency's, e.g. from
+# `pip wheel -w wheelhouse .` on the host) builds without any network access.
+ARG BASE_IMAGE=python:3.12-slim
+
+FROM ${BASE_IMAGE} AS builder
+ARG EXTRAS=""
+WORKDIR /build
+COPY . .
+# The venv is created here and copied whole, so the final stage needs neither pip nor the wheels,
+# and bases whose system pip is "externally managed" (Debian's python3) work as well.
+RUN set -eu; \
+    python3 -m venv /opt/build-env; \
+    if ! ls wheelhouse/gitlab_model_registry-*.whl >/dev/null 2>&1; then \
+        /opt/build-env/bin/pip wheel --no-cache-dir --wheel-dir wheelhouse ".${EXTRAS:+[$EXTRAS]}"; \
+    fi; \
+    python3 -m venv --without-pip /opt/gmr; \
+    /opt/build-env/bin/pip --python /opt/gmr/bin/python install --no-cache-dir --no-index \
+        --find-links wheelhouse "gitlab-model-registry${EXTRAS:+[$EXTRAS]}"; \
+    install -m 0755 action/entrypoint.sh /opt/gmr/bin/gmr-action; \
+    /opt/gmr/bin/gmr --version
+
+FROM ${BASE_IMAGE}
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="gitlab-model-registry" \
+      org.opencontainers.image.description="Publish ML models to GitLab's Model registry from CI/CD" \
+      org.opencontainers.image.source="https://gitlab.com/gitlab-model-registry/gitlab-model-registry" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="MIT"
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PATH="/opt/gmr/bin:${PATH}"
+# uid 1001 is the GitHub-hosted runner's user, so the action can write the workspace and
+# $GITHUB_OUTPUT; GitLab's Docker executor makes the build directory writable for any uid.
+RUN useradd --no-log-init --create-home --uid 1001 --user-group gmr
+COPY --from=builder /opt/gmr /opt/gmr
+USER 1001:1001
+# No ENTRYPOINT: GitLab runs a job's `script:` with the image's shell as is.
+CMD ["gmr", "--help"]
