@@ -81,6 +81,10 @@ class Backend(Protocol):
         """Download files into ``dest`` (tree restored), each verified against its sha256."""
         ...
 
+    def package_url(self, mv: ModelVersion) -> str:
+        """Web URL of the version's files (GitLab: its package page), or "" if none."""
+        ...
+
     def log_run_data(self, run_id: str, data: RunData) -> None:
         """Log params, metrics and tags on the run (idempotent for params and tags)."""
         ...

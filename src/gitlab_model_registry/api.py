@@ -1,0 +1,219 @@
+"""The use cases: validate everything locally, then look up, decide, create, transfer, log, link.
+
+Nothing here prints or reads the environment: configuration arrives as ``Settings``, progress and
+log lines leave through an ``Observer`` that the CLI renders.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitlab_model_registry import __version__, files, metadata, versioning
+from gitlab_model_registry.backends import Backend
+from gitlab_model_registry.errors import ConflictError, VersionTakenError
+from gitlab_model_registry.models import (
+    CiContext,
+    ModelVersion,
+    PublishPlan,
+    PublishResult,
+    RemoteFile,
+    RunData,
+    UploadFile,
+)
+from gitlab_model_registry.observer import NULL_OBSERVER, Observer
+
+log = logging.getLogger(__name__)
+
+#: How many times a lost race for a bumped version is recomputed before giving up.
+MAX_VERSION_ATTEMPTS = 20
+PUBLISH_ID_TAG = "gmr.publish_id"
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    """What the user asked ``publish`` (or ``next-version``) to do."""
+
+    model: str
+    paths: Sequence[str] = ()
+    version: str | None = None
+    bump: str | None = None
+    prerelease_label: str = "rc"
+    description: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    concurrency: int = 4
+    dry_run: bool = False
+    max_file_size: int | None = None
+
+
+def next_version(backend: Backend, request: PublishRequest, ci: CiContext) -> str:
+    """The version ``publish`` would create now (or resume); writes nothing."""
+    _check_version_request(request, ci)
+    existing = backend.list_versions(request.model)
+    resumable = _resumable(existing, ci)
+    return resumable.version if resumable else _choose(request, ci, existing)
+
+
+def publish(
+    backend: Backend,
+    request: PublishRequest,
+    ci: CiContext,
+    observer: Observer = NULL_OBSERVER,
+) -> PublishResult:
+    """Create (or resume) a model version, upload its files, log its metadata, link its job."""
+    with observer.phase("resolve", "Resolving model, version and files"):
+        _check_version_request(request, ci)
+        upload_files = files.collect(request.paths, max_file_size=request.max_file_size)
+        model = backend.get_model(request.model)
+        existing = backend.list_versions(request.model) if model else []
+        resumable = _resumable(existing, ci)
+        version = resumable.version if resumable else _choose(request, ci, existing)
+        plan = PublishPlan(
+            backend=backend.describe(),
+            model=request.model,
+            create_model=model is None,
+            version=version,
+            resume=resumable is not None,
+            files=upload_files,
+            params=request.params,
+            metrics=request.metrics,
+        )
+        observer.log(_plan_line(plan))
+    if request.dry_run:
+        return PublishResult(plan=plan, model_version=None, dry_run=True)
+    with observer.phase("create", "Creating the model version"):
+        if model is None:
+            backend.create_model(request.model, "")
+        mv = resumable or _create_version(backend, request, ci, version, observer)
+    with observer.phase("upload", f"Uploading {len(upload_files)} file(s)"):
+        uploaded, skipped = _upload(backend, mv, upload_files, request.concurrency, observer)
+    with observer.phase("metadata", "Logging params, metrics and the CI link"):
+        backend.log_run_data(mv.run_id, RunData(request.params, request.metrics, _ci_tags(ci)))
+    return PublishResult(plan=plan, model_version=mv, uploaded=uploaded, skipped=skipped)
+
+
+def _check_version_request(request: PublishRequest, ci: CiContext) -> None:
+    """Fail on a bad semver or contradictory flags before any request is made."""
+    versioning.choose(request.version, request.bump, ci, [], request.prerelease_label)
+
+
+def _choose(request: PublishRequest, ci: CiContext, existing: Sequence[ModelVersion]) -> str:
+    semvers = [v.version for v in existing]
+    return versioning.choose(request.version, request.bump, ci, semvers, request.prerelease_label)
+
+
+def _resumable(existing: Sequence[ModelVersion], ci: CiContext) -> ModelVersion | None:
+    """The version this same CI job (same pipeline, same job name) created before a retry."""
+    if not (ci.pipeline_id and ci.job_name):
+        return None
+    for mv in existing:
+        tags = mv.tags
+        if tags.get("ci.pipeline_id") == ci.pipeline_id and tags.get("ci.job_name") == ci.job_name:
+            return mv
+    return None
+
+
+def _create_version(
+    backend: Backend, request: PublishRequest, ci: CiContext, version: str, observer: Observer
+) -> ModelVersion:
+    publish_id = uuid.uuid4().hex
+    tags = {**_ci_tags(ci), PUBLISH_ID_TAG: publish_id}
+    description = request.description or _default_description(ci)
+    bumped = request.version in (None, versioning.AUTO) and not _pinned_by_ci(request, ci)
+    for _ in range(MAX_VERSION_ATTEMPTS):
+        try:
+            return backend.create_version(request.model, version, description, tags)
+        except VersionTakenError:
+            mine = backend.get_version(request.model, version)
+            if mine and mine.tags.get(PUBLISH_ID_TAG) == publish_id:
+                return mine  # our own create succeeded; its answer was lost and retried
+            if not bumped:
+                raise ConflictError(
+                    f"version {version} of {request.model} already exists",
+                    hint="publish a new version (--bump) or choose another --version",
+                ) from None
+            taken = version
+            version = _choose(request, ci, backend.list_versions(request.model))
+            observer.log(
+                f"version {taken} was taken by a concurrent publish; retrying as {version}"
+            )
+    raise ConflictError(
+        f"could not claim a version of {request.model} after {MAX_VERSION_ATTEMPTS} attempts",
+        hint="too many concurrent publishers; re-run the job",
+    )
+
+
+def _pinned_by_ci(request: PublishRequest, ci: CiContext) -> bool:
+    """A tag pipeline with ``--version auto`` publishes exactly the tag: no retrying elsewhere."""
+    return request.version == versioning.AUTO and bool(ci.commit_tag)
+
+
+def _upload(
+    backend: Backend,
+    mv: ModelVersion,
+    upload_files: Sequence[UploadFile],
+    concurrency: int,
+    observer: Observer,
+) -> tuple[tuple[RemoteFile, ...], tuple[RemoteFile, ...]]:
+    present = {f.name: f for f in backend.list_files(mv)}
+    todo, skipped = [], []
+    for local in upload_files:
+        remote = present.get(local.remote_name)
+        if remote and remote.size == local.size and remote.sha256 == files.sha256_file(local.path):
+            skipped.append(remote)
+        else:
+            todo.append(local)
+    if skipped:
+        observer.log(f"{len(skipped)} file(s) already stored with the same sha256, skipped")
+    uploaded = backend.upload(mv, todo, concurrency=concurrency, progress=observer.progress)
+    for remote in uploaded:
+        observer.log(f"{remote.name}: {files.human_size(remote.size)}, sha256 {remote.sha256}")
+    return tuple(uploaded), tuple(skipped)
+
+
+def _ci_tags(ci: CiContext) -> dict[str, str]:
+    """Run/version tags linking the version to its CI job; ``gitlab.CI_JOB_ID`` makes GitLab link it."""
+    tags = {
+        "gitlab.CI_JOB_ID": ci.job_id,
+        "ci.job_name": ci.job_name,
+        "ci.job_url": ci.job_url,
+        "ci.pipeline_id": ci.pipeline_id,
+        "ci.pipeline_url": ci.pipeline_url,
+        "ci.commit_sha": ci.commit_sha,
+        "ci.ref": ci.ref_name,
+        "ci.merge_request_iid": ci.merge_request_iid,
+    }
+    return {k: v for k, v in tags.items() if v} | {"gmr.tool_version": __version__}
+
+
+def _default_description(ci: CiContext) -> str:
+    if not ci.in_ci:
+        return f"Published with gitlab-model-registry {__version__}"
+    commit = ci.commit_sha[:8] or "unknown commit"
+    return f"Published by CI job {ci.job_name or ci.job_id} ({ci.job_url or ci.job_id}) at {commit}"
+
+
+def _plan_line(plan: PublishPlan) -> str:
+    model = "new model" if plan.create_model else "existing model"
+    action = "resuming" if plan.resume else "creating"
+    size = files.human_size(sum(f.size for f in plan.files))
+    return (
+        f"{model} {plan.model}: {action} version {plan.version} on {plan.backend}; "
+        f"{len(plan.files)} file(s), {size}; {len(plan.params)} param(s), {len(plan.metrics)} metric(s)"
+    )
+
+
+def load_metadata(
+    param_pairs: Sequence[str],
+    params_files: Sequence[Path],
+    metric_pairs: Sequence[str],
+    metrics_files: Sequence[Path],
+) -> tuple[dict[str, str], dict[str, float]]:
+    """Params and metrics from flags and JSON/YAML files, validated."""
+    params = metadata.params(param_pairs, params_files)
+    metrics = metadata.metrics(metric_pairs, metrics_files)
+    return params, metrics

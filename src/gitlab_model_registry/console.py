@@ -1,0 +1,174 @@
+"""Presentation: log lines, GitLab collapsible sections, progress, results, the dotenv report.
+
+Data goes to stdout, everything else to stderr. Only this module looks at terminals and at
+``NO_COLOR`` / ``FORCE_COLOR`` / ``GITLAB_CI``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TextIO
+
+from gitlab_model_registry.files import human_size
+from gitlab_model_registry.models import ModelVersion, PublishResult
+
+PROGRESS_STEP = 0.10  # a progress line per ~10 % ...
+PROGRESS_INTERVAL = 15.0  # ... or per ~15 s off a terminal
+
+
+def use_color(choice: str, stream: TextIO, environ: Mapping[str, str]) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    if environ.get("NO_COLOR"):
+        return False
+    return bool(environ.get("FORCE_COLOR")) or stream.isatty()
+
+
+class Console:
+    """Renders the library's Observer events on stderr."""
+
+    def __init__(
+        self,
+        *,
+        stream: TextIO | None = None,
+        color: bool = False,
+        progress: bool = True,
+        gitlab_sections: bool = False,
+        verbosity: int = 0,
+    ) -> None:
+        self._out = stream or sys.stderr
+        self._color, self._progress = color, progress
+        self._sections, self.verbosity = gitlab_sections, verbosity
+        self._lock = threading.Lock()
+        self._shown: dict[str, tuple[float, float]] = {}  # file -> (fraction, time) last shown
+        self._tty = self._out.isatty()
+
+    @classmethod
+    def for_environment(
+        cls, environ: Mapping[str, str], *, color: str, progress: bool, verbosity: int
+    ) -> Console:
+        stream = sys.stderr
+        return cls(
+            stream=stream,
+            color=use_color(color, stream, environ),
+            progress=progress,
+            gitlab_sections=environ.get("GITLAB_CI") == "true",
+            verbosity=verbosity,
+        )
+
+    # -- Observer ---------------------------------------------------------------------------
+
+    @contextmanager
+    def phase(self, key: str, title: str) -> Iterator[None]:
+        if self._sections:
+            self._write(
+                f"\x1b[0Ksection_start:{int(time.time())}:gmr_{key}[collapsed=false]\r\x1b[0K{title}"
+            )
+        else:
+            self._write(self._style(f"» {title}", "1"))
+        try:
+            yield
+        finally:
+            if self._sections:
+                self._write(f"\x1b[0Ksection_end:{int(time.time())}:gmr_{key}\r\x1b[0K")
+
+    def log(self, message: str) -> None:
+        self._write(message)
+
+    def warn(self, message: str) -> None:
+        self._write(self._style(f"warning: {message}", "33"))
+
+    def error(self, message: str) -> None:
+        self._write(self._style(f"error: {message}", "31"))
+
+    def progress(self, name: str, done: int, total: int) -> None:
+        if not self._progress or total <= 0:
+            return
+        fraction, now = done / total, time.monotonic()
+        with self._lock:
+            last_fraction, last_time = self._shown.get(name, (-1.0, now))
+            due = fraction >= 1.0 or fraction - last_fraction >= PROGRESS_STEP
+            if not (due or now - last_time >= PROGRESS_INTERVAL or self._tty):
+                return
+            self._shown[name] = (fraction, now)
+        line = f"{name}: {human_size(done)} / {human_size(total)} ({fraction:.0%})"
+        self._write(line)
+
+    # -- output -----------------------------------------------------------------------------
+
+    def _write(self, text: str) -> None:
+        with self._lock:
+            print(text, file=self._out, flush=True)
+
+    def _style(self, text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self._color else text
+
+
+def render_publish(result: PublishResult, *, as_json: bool) -> str:
+    """The result for stdout: a short summary ending with the version's URL, or JSON."""
+    if as_json:
+        return json.dumps(publish_json(result), indent=2, sort_keys=True)
+    plan, mv = result.plan, result.model_version
+    if result.dry_run or mv is None:
+        lines = [
+            f"dry run: would {'resume' if plan.resume else 'create'} {plan.model} {plan.version}"
+        ]
+        lines += [f"  {f.remote_name} ({human_size(f.size)})" for f in plan.files]
+        lines.append(
+            f"  {len(plan.params)} param(s), {len(plan.metrics)} metric(s); nothing was written"
+        )
+        return "\n".join(lines)
+    return "\n".join(
+        [
+            f"Published {mv.model} {mv.version}",
+            f"  files: {len(result.uploaded)} uploaded, {len(result.skipped)} already present",
+            f"  {mv.web_url}" if mv.web_url else f"  version id {mv.version_id}",
+        ]
+    )
+
+
+def publish_json(result: PublishResult) -> dict[str, Any]:
+    plan = result.plan
+    data: dict[str, Any] = {
+        "model": plan.model,
+        "version": plan.version,
+        "dry_run": result.dry_run,
+        "created_model": plan.create_model,
+        "resumed": plan.resume,
+        "files": [{"name": f.remote_name, "size": f.size} for f in plan.files],
+        "params": plan.params,
+        "metrics": plan.metrics,
+    }
+    if result.model_version:
+        data["model_version"] = asdict(result.model_version)
+        data["uploaded"] = [asdict(f) for f in result.uploaded]
+        data["skipped"] = [asdict(f) for f in result.skipped]
+    return data
+
+
+def dotenv_values(mv: ModelVersion) -> dict[str, str]:
+    return {
+        "MODEL_NAME": mv.model,
+        "MODEL_VERSION": mv.version,
+        "MODEL_VERSION_ID": mv.version_id,
+        "MODEL_RUN_ID": mv.run_id,
+        "MODEL_VERSION_URL": mv.web_url,
+        "MODEL_PACKAGE_URL": mv.package_url,
+    }
+
+
+def write_dotenv(path: Path, values: Mapping[str, str]) -> None:
+    """Write KEY=value lines atomically (GitLab's dotenv report takes values verbatim)."""
+    for key, value in values.items():
+        if "\n" in value:
+            raise ValueError(f"dotenv value of {key} contains a newline")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(f"{k}={v}\n" for k, v in values.items()), encoding="utf-8")
+    tmp.replace(path)

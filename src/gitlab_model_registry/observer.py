@@ -1,0 +1,36 @@
+"""How the library reports progress without printing: the CLI passes an Observer that renders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol
+
+
+class Observer(Protocol):
+    def phase(self, key: str, title: str) -> AbstractContextManager[None]:
+        """A named phase of the work (a collapsible section in GitLab job logs)."""
+        ...
+
+    def log(self, message: str) -> None:
+        """One informational line."""
+        ...
+
+    def progress(self, name: str, done: int, total: int) -> None:
+        """Bytes of one file transferred so far."""
+        ...
+
+
+class _NullObserver:
+    @contextmanager
+    def phase(self, key: str, title: str) -> Iterator[None]:
+        yield
+
+    def log(self, message: str) -> None:
+        pass
+
+    def progress(self, name: str, done: int, total: int) -> None:
+        pass
+
+
+NULL_OBSERVER: Observer = _NullObserver()
