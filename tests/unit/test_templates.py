@@ -1,0 +1,331 @@
+"""The publish component, its examples and the project's pipeline: GitLab's schema and our rules.
+
+GitLab's CI schema is the copy vendored by check-jsonschema. A component template holds two YAML
+documents (the `spec:` header and the jobs), validated one at a time; the jobs document is
+validated after interpolating its inputs, as GitLab does before it validates a pipeline.
+Rules gitlab-ci-local does not enforce (unknown input names) are checked here instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from gitlab_model_registry import __version__
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "templates" / "publish.yml"
+EXAMPLES = sorted((ROOT / "component" / "examples").glob("*.yml"))
+PIPELINE = ROOT / ".gitlab-ci.yml"
+CATALOG_COMPONENT = "gitlab.com/gitlab-model-registry/gitlab-model-registry/publish"
+SELF_COMPONENT = "$CI_SERVER_FQDN/$CI_PROJECT_PATH/publish@$CI_COMMIT_SHA"
+IMAGE = "registry.gitlab.com/gitlab-model-registry/gitlab-model-registry"
+REQUIRED_INPUTS = {"model", "files"}
+GLOBAL_KEYWORDS = {"default", "image", "services", "cache", "before_script", "after_script"}
+GLOBAL_KEYWORDS |= {"variables", "stages", "workflow", "include", "spec"}
+SCRIPT_KEYWORDS = ("script", "before_script", "after_script")
+# Where an input may appear in the jobs document: the job's name and these job keywords.
+INPUT_KEYWORDS = {"stage", "image", "needs", "variables"}
+INPUT_BLOCK = re.compile(r"\$\[\[\s*inputs\.([\w-]+)\s*\]\]")
+SAMPLE_REQUIRED = {"model": "churn-classifier", "files": ["model/", "metrics.json"]}
+
+
+def load_documents(path: Path) -> list[Any]:
+    return list(yaml.safe_load_all(path.read_text()))
+
+
+def header() -> dict[str, Any]:
+    spec: dict[str, Any] = load_documents(TEMPLATE)[0]["spec"]
+    return spec
+
+
+def inputs() -> dict[str, dict[str, Any]]:
+    declared: dict[str, dict[str, Any]] = header()["inputs"]
+    return declared
+
+
+def jobs_document() -> dict[str, Any]:
+    jobs: dict[str, Any] = load_documents(TEMPLATE)[1]
+    return jobs
+
+
+@functools.cache
+def gitlab_ci_validator() -> jsonschema.protocols.Validator:
+    vendored = resources.files("check_jsonschema.builtin_schemas.vendor") / "gitlab-ci.json"
+    schema = json.loads(vendored.read_text(encoding="utf-8"))
+    validator_class = jsonschema.validators.validator_for(schema)
+    return validator_class(schema)
+
+
+def schema_errors(document: Any) -> list[str]:
+    errors = gitlab_ci_validator().iter_errors(document)
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}" for e in errors]
+
+
+def interpolate(node: Any, values: dict[str, Any]) -> Any:
+    """GitLab's interpolation: a value that is one block takes the input's typed value;
+    a block inside a longer string is replaced by its text (JSON for arrays)."""
+    if isinstance(node, dict):
+        return {interpolate(k, values): interpolate(v, values) for k, v in node.items()}
+    if isinstance(node, list):
+        return [interpolate(item, values) for item in node]
+    if not isinstance(node, str):
+        return node
+    whole = INPUT_BLOCK.fullmatch(node)
+    if whole:
+        return values[whole[1]]
+    return INPUT_BLOCK.sub(lambda m: as_text(values[m[1]]), node)
+
+
+def as_text(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, list) else str(value)
+
+
+def input_values(**given: Any) -> dict[str, Any]:
+    defaults = {name: spec["default"] for name, spec in inputs().items() if "default" in spec}
+    return {**defaults, **SAMPLE_REQUIRED, **given}
+
+
+def interpolated_job(**given: Any) -> tuple[str, dict[str, Any]]:
+    (name, job), *others = interpolate(jobs_document(), input_values(**given)).items()
+    assert not others, "the template defines exactly one job"
+    return name, job
+
+
+def input_problems(given: dict[str, Any]) -> list[str]:
+    """What GitLab would refuse in an include's inputs: unknown or missing names, bad values."""
+    declared = inputs()
+    problems = [f"unknown input {name!r}" for name in given if name not in declared]
+    problems += [f"missing input {name!r}" for name in REQUIRED_INPUTS - set(given)]
+    for name, value in given.items():
+        problems += value_problems(name, value, declared.get(name, {}))
+    return problems
+
+
+def value_problems(name: str, value: Any, spec: dict[str, Any]) -> list[str]:
+    kind = spec.get("type", "string")
+    if kind == "array":
+        return [] if isinstance(value, list) else [f"{name}: not an array"]
+    if not isinstance(value, str):
+        return [f"{name}: not a string"]
+    if "options" in spec and value not in spec["options"]:
+        return [f"{name}: {value!r} not in options"]
+    if "regex" in spec and not re.search(spec["regex"], value):
+        return [f"{name}: {value!r} does not match {spec['regex']}"]
+    return []
+
+
+def component_includes(path: Path) -> list[dict[str, Any]]:
+    document = load_documents(path)[0]
+    items = document.get("include", [])
+    return [item for item in items if isinstance(item, dict) and "component" in item]
+
+
+def input_occurrences(
+    node: Any, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], str]]:
+    """(path, input name) for every input block in keys and values of ``node``."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            for name in INPUT_BLOCK.findall(str(key)):
+                yield path, name
+            yield from input_occurrences(value, (*path, str(key)))
+    elif isinstance(node, list):
+        for item in node:
+            yield from input_occurrences(item, path)
+    elif isinstance(node, str):
+        for name in INPUT_BLOCK.findall(node):
+            yield path, name
+
+
+# --- GitLab's schema -------------------------------------------------------------------------
+
+
+def test_template_is_a_spec_header_then_the_jobs() -> None:
+    documents = load_documents(TEMPLATE)
+    assert len(documents) == 2
+    assert set(documents[0]) == {"spec"}
+
+
+def test_template_header_matches_gitlab_schema() -> None:
+    assert schema_errors(load_documents(TEMPLATE)[0]) == []
+
+
+@pytest.mark.parametrize(
+    "given",
+    [{}, {"needs": ["train"], "stage": "publish", "job-name": "publish-embedder", "bump": "major"}],
+    ids=["defaults", "every-kind-of-input"],
+)
+def test_template_jobs_match_gitlab_schema_once_interpolated(given: dict[str, Any]) -> None:
+    document = interpolate(jobs_document(), input_values(**given))
+    assert schema_errors(document) == []
+
+
+def test_schema_check_catches_typos() -> None:
+    """The validation above is not vacuous: header and job typos are reported."""
+    assert schema_errors({"spec": {"inputz": {}}})
+    assert schema_errors({"spec": {"inputs": {"model": {"type": "strin"}}}})
+    assert schema_errors({"job": {"script": ["true"], "artefacts": {"paths": ["x"]}}})
+
+
+@pytest.mark.parametrize("path", [*EXAMPLES, PIPELINE], ids=lambda p: p.name)
+def test_pipelines_match_gitlab_schema(path: Path) -> None:
+    (document,) = load_documents(path)
+    assert schema_errors(document) == []
+
+
+# --- our rules for the template ------------------------------------------------------------
+
+
+def test_every_input_is_described() -> None:
+    undescribed = [n for n, s in inputs().items() if not str(s.get("description", "")).strip()]
+    assert undescribed == []
+    assert header()["description"].strip()
+
+
+def test_only_model_and_files_are_required_and_they_have_no_default() -> None:
+    required = {name for name, spec in inputs().items() if "default" not in spec}
+    assert required == REQUIRED_INPUTS
+
+
+def test_input_kinds_and_defaults() -> None:
+    declared = inputs()
+    assert declared["version"]["default"] == "auto"
+    assert declared["bump"]["default"] == "patch"
+    assert declared["bump"]["options"] == [
+        *("major", "minor", "patch", "premajor", "preminor", "prepatch", "prerelease"),
+    ]
+    assert declared["token-variable"]["default"] == "GMR_TOKEN"
+    assert declared["files"]["type"] == declared["needs"]["type"] == "array"
+    assert declared["needs"]["default"] == []
+    assert set(declared) >= {"params-file", "metrics-file", "description", "stage", "job-name"}
+
+
+def test_default_image_is_this_release_of_the_project_image() -> None:
+    assert inputs()["image"]["default"] == f"{IMAGE}:{__version__}"
+
+
+@pytest.mark.parametrize("value", ["auto", "1.4.0", "v1.4.0", "1.4.0-rc.1", "2.0.0+build.7"])
+def test_version_input_accepts_auto_and_semantic_versions(value: str) -> None:
+    assert value_problems("version", value, inputs()["version"]) == []
+
+
+@pytest.mark.parametrize("value", ["1.4", "latest", "01.2.3", "1.4.0 ; touch pwned"])
+def test_version_input_refuses_other_values(value: str) -> None:
+    assert value_problems("version", value, inputs()["version"])
+
+
+def test_no_global_keywords() -> None:
+    document = jobs_document()
+    assert GLOBAL_KEYWORDS.isdisjoint(document)
+    for name, job in document.items():
+        assert isinstance(job, dict) and "script" in job, f"{name} is not a job"
+
+
+def test_inputs_never_reach_a_script_line() -> None:
+    for job in jobs_document().values():
+        lines = [line for keyword in SCRIPT_KEYWORDS for line in job.get(keyword, [])]
+        assert lines
+        assert [line for line in lines if "$[[" in line] == []
+
+
+def test_inputs_reach_the_job_only_as_variables_name_stage_image_and_needs() -> None:
+    occurrences = list(input_occurrences(jobs_document()))
+    misplaced = [(p, n) for p, n in occurrences if p and (len(p) < 2 or p[1] not in INPUT_KEYWORDS)]
+    assert misplaced == []
+    assert {name for _, name in occurrences} == set(inputs()), "every input used, none undeclared"
+
+
+def test_the_script_is_gmr_publish_reading_the_environment() -> None:
+    _, job = interpolated_job()
+    assert job["script"] == ["gmr publish"]
+    variables = job["variables"]
+    assert variables["GMR_MODEL"] == "churn-classifier"
+    assert variables["GMR_VERSION"] == "auto"
+    assert variables["GMR_BUMP"] == "patch"
+    assert all(isinstance(value, str) for value in variables.values())
+
+
+def test_files_reach_gmr_as_a_json_array() -> None:
+    files = ["model dir/", 'odd "name".bin', "metrics.json"]
+    _, job = interpolated_job(files=files)
+    assert json.loads(job["variables"]["GMR_FILES"]) == files
+
+
+def test_token_is_named_by_an_input_never_written() -> None:
+    _, job = interpolated_job(**{"token-variable": "REGISTRY_TOKEN"})
+    variables = job["variables"]
+    assert variables["GMR_TOKEN_VARIABLE"] == "REGISTRY_TOKEN"
+    assert {"GMR_TOKEN", "GITLAB_TOKEN", "MLFLOW_TRACKING_TOKEN"}.isdisjoint(variables)
+    assert "$REGISTRY_TOKEN" not in json.dumps(job) and "glpat-" not in TEMPLATE.read_text()
+
+
+def test_dotenv_report_is_also_a_normal_artifact() -> None:
+    _, job = interpolated_job()
+    dotenv = job["variables"]["GMR_DOTENV"]
+    assert job["artifacts"]["reports"]["dotenv"] == dotenv
+    assert dotenv in job["artifacts"]["paths"]
+
+
+def test_job_name_stage_and_needs_come_from_inputs() -> None:
+    name, job = interpolated_job(**{"job-name": "publish-embedder", "stage": "publish"})
+    assert (name, job["stage"], job["needs"]) == ("publish-embedder", "publish", [])
+    _, job = interpolated_job(needs=["train"])
+    assert job["needs"] == ["train"]
+
+
+# --- examples and the project's pipeline -----------------------------------------------------
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_examples_include_this_release_with_valid_inputs(path: Path) -> None:
+    includes = component_includes(path)
+    assert includes
+    for include in includes:
+        assert include["component"] == f"{CATALOG_COMPONENT}@{__version__}"
+        assert input_problems(include.get("inputs", {})) == []
+
+
+def test_input_check_reports_what_gitlab_refuses() -> None:
+    assert input_problems({"model": "m", "files": ["a"], "bumps": "minor"})
+    assert input_problems({"files": ["a"]})
+    assert input_problems({"model": "m", "files": ["a"], "bump": "huge"})
+    assert input_problems({"model": "m", "files": "a"})
+
+
+def test_pipeline_self_tests_the_component_at_this_commit() -> None:
+    (include,) = component_includes(PIPELINE)
+    assert include["component"] == SELF_COMPONENT
+    assert input_problems(include["inputs"]) == []
+    assert include["inputs"]["image"] == "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHA"
+
+
+def test_pipeline_builds_and_pushes_the_image_with_buildah() -> None:
+    (document,) = load_documents(PIPELINE)
+    scripts = " ".join(
+        " ".join(job.get("script", [])) for job in document.values() if isinstance(job, dict)
+    )
+    assert "buildah build" in scripts and "buildah push" in scripts
+    assert "kaniko" not in PIPELINE.read_text()
+
+
+@pytest.mark.parametrize(
+    ("tag", "released"), [("1.2.3", True), ("2.0.0-rc.1", True), ("main", False), ("1.2", False)]
+)
+def test_pipeline_releases_semantic_version_tags(tag: str, released: bool) -> None:
+    (document,) = load_documents(PIPELINE)
+    (job,) = [job for job in document.values() if isinstance(job, dict) and "release" in job]
+    assert job["release"]["tag_name"] == "$CI_COMMIT_TAG"
+    (rule,) = job["rules"]
+    pattern = re.fullmatch(r"\$CI_COMMIT_TAG =~ /(.+)/", rule["if"])
+    assert pattern
+    assert bool(re.search(pattern[1], tag)) is released
