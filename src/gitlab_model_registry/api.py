@@ -65,9 +65,9 @@ def publish(
     observer: Observer = NULL_OBSERVER,
 ) -> PublishResult:
     """Create (or resume) a model version, upload its files, log its metadata, link its job."""
-    with observer.phase("resolve", "Resolving model, version and files"):
-        _check_version_request(request, ci)
-        upload_files = files.collect(request.paths, max_file_size=request.max_file_size)
+    _check_version_request(request, ci)
+    upload_files = files.collect(request.paths, max_file_size=request.max_file_size)
+    with observer.phase("resolve", "Resolving model and version"):
         model = backend.get_model(request.model)
         existing = backend.list_versions(request.model) if model else []
         resumable = _resumable(existing, ci)

@@ -149,9 +149,7 @@ class Settings:
         if not re.match(r"^https?://", url):
             raise UsageError(f"GitLab URL {url!r} must start with http:// or https://")
         job_token = Secret(env["CI_JOB_TOKEN"]) if env.get("CI_JOB_TOKEN") else None
-        choice = flags.upload_token or ("job" if job_token else "api")
-        if choice != "job" and choice != "api":
-            raise UsageError(f"--upload-token must be 'job' or 'api', not {choice!r}")
+        choice = _upload_choice(flags.upload_token or ("job" if job_token else "api"))
         if choice == "job" and not job_token:
             raise UsageError("--upload-token job needs CI_JOB_TOKEN, which is set only in CI jobs")
         return cls(
@@ -169,6 +167,14 @@ def _api_token(flags: Flags, env: Mapping[str, str]) -> Secret | None:
     named = env.get(flags.token_variable) if flags.token_variable else None
     value = flags.token or named or env.get("GITLAB_TOKEN") or env.get("MLFLOW_TRACKING_TOKEN")
     return Secret(value) if value else None
+
+
+def _upload_choice(value: str) -> Literal["job", "api"]:
+    if value == "job":
+        return "job"
+    if value == "api":
+        return "api"
+    raise UsageError(f"--upload-token must be 'job' or 'api', not {value!r}")
 
 
 def _strip_api(url: str) -> str:

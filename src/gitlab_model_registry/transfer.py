@@ -108,9 +108,10 @@ class Transfer:
 
             def attempt() -> str:
                 reader.rewind()
+                # An empty _Body would be sent chunked: give empty files an empty bytes body.
                 response = self._session.put(
                     url,
-                    data=_Body(reader),
+                    data=_Body(reader) if file.size else b"",
                     headers=self._headers,
                     timeout=self._timeout,
                     verify=self._verify,

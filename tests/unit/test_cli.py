@@ -1,0 +1,76 @@
+"""The CLI layer: every command and option documented; usage errors exit 2 before any request."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+
+from gitlab_model_registry.cli import cli, main
+
+SECRET = "glpat-do-not-print-me"
+GITLAB = ["--gitlab-url", "http://127.0.0.1:9", "--project", "1", "--token", SECRET]
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return int(exit_info.value.code or 0), out, err
+
+
+def test_every_command_and_option_has_help() -> None:
+    assert isinstance(cli, click.Group)
+    for name, command in cli.commands.items():
+        assert command.help, f"command {name} has no help"
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.help, f"{name} {param.opts} has no help"
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--version")
+
+    assert code == 0 and out.startswith("gmr, version ")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["publish", "m", "{file}", "--version", "v1.2"], "'v1.2' is not a semantic version"),
+        (["publish", "m", "{file}", "--version", "1.0.0", "--bump", "patch"], "exclusive"),
+        (["publish", "m", "does-not-exist.bin"], "does-not-exist.bin"),
+        (["publish", "m", "{file}", "--metric", "acc=nan"], "acc"),
+        (["publish", "m"], "nothing to upload"),
+        (["publish", "{file}"], "PATH"),
+        (["publish", "m", "{file}", "--bump", "huge"], "huge"),
+    ],
+)
+def test_usage_errors_exit_2_before_any_request(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str], message: str
+) -> None:
+    file = tmp_path / "model.bin"
+    file.write_bytes(b"weights")
+
+    code, out, err = run(capsys, *[a.replace("{file}", str(file)) for a in args], *GITLAB)
+
+    assert code == 2, err
+    assert out == ""
+    assert message.lower() in err.lower()
+    assert len(err.strip().splitlines()) == 1
+    assert SECRET not in err
+
+
+def test_missing_token_is_a_usage_error_naming_the_token_kind(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("GITLAB_TOKEN", "MLFLOW_TRACKING_TOKEN", "GMR_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+    code, _, err = run(
+        capsys, "publish", "m", str(tmp_path), "--gitlab-url", "http://x", "--project", "1"
+    )
+
+    assert code == 2
+    assert "api scope" in err and "Developer" in err
