@@ -1,0 +1,98 @@
+"""How GitLab's failures become our errors, each with what to do next (no secret in any message)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import gitlab.exceptions
+import requests
+
+from gitlab_model_registry.errors import AuthError, GmrError, NotFoundError, RegistryError
+from gitlab_model_registry.transfer import TransferError
+
+API_TOKEN_HINT = (
+    "use a personal, project or group access token with the api scope and at least the "
+    "Developer role (--token or GMR_TOKEN); CI_JOB_TOKEN is not accepted by this API"
+)
+
+
+class ApiErrors:
+    """Turns python-gitlab and requests failures into our errors, with what to do next."""
+
+    def __init__(self, api: str, read_only: bool, project: str) -> None:
+        self._api, self._read_only, self._project = api, read_only, project
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: Any
+    ) -> None:
+        if isinstance(error, gitlab.exceptions.GitlabError):
+            raise self._translate(error) from error
+        if isinstance(error, requests.RequestException):
+            raise RegistryError(
+                f"cannot reach GitLab: {type(error).__name__}",
+                hint="check --gitlab-url, the network and --ca-file",
+            ) from error
+
+    def _translate(self, error: gitlab.exceptions.GitlabError) -> GmrError:
+        status = error.response_code or 0
+        body = _json(error.response_body)
+        if status == 401:
+            return AuthError(
+                f"GitLab refused the API token on {self._api} (401: unknown or expired token, "
+                "or a role below Developer)",
+                hint=API_TOKEN_HINT,
+            )
+        if status == 403:
+            scope = (
+                " (the token lacks the api scope)"
+                if body.get("error") == "insufficient_scope"
+                else ""
+            )
+            return AuthError(
+                f"GitLab forbids this on {self._api} (403){scope}", hint=API_TOKEN_HINT
+            )
+        if status == 404 and "Project" in str(body.get("message", "")):
+            return AuthError(
+                f"project {self._project!r} not found or not visible to this token (404)",
+                hint="check --project and that the token's user is a member",
+            )
+        if status == 404:
+            return NotFoundError(f"not found on {self._api}: {_detail(body, error)}")
+        return RegistryError(f"GitLab answered {status} on {self._api}: {_detail(body, error)}")
+
+
+class TransferErrors:
+    def __init__(self, token_kind: str) -> None:
+        self._token_kind = token_kind
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: Any
+    ) -> None:
+        if isinstance(error, TransferError) and error.status in (401, 403):
+            raise AuthError(
+                f"GitLab refused the {self._token_kind} for model files ({error.status}): {error.message}",
+                hint="file transfers need a token of a Developer (uploads) or Reporter (downloads); "
+                "choose the token with --upload-token job|api",
+            ) from error
+
+
+def _json(body: bytes | None) -> dict[str, Any]:
+    try:
+        parsed = json.loads(body or b"{}")
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _detail(body: dict[str, Any], error: gitlab.exceptions.GitlabError) -> str:
+    message = body.get("message") or body.get("error") or body.get("error_code")
+    if isinstance(message, list):
+        message = "; ".join(map(str, message))
+    return str(message or error.error_message)[:300]
