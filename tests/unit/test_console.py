@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from gitlab_model_registry.console import Console, dotenv_values, use_color, write_dotenv
+from gitlab_model_registry.models import ModelVersion
+
+MIB = 1024 * 1024
+
+
+class Stream(io.StringIO):
+    def __init__(self, tty: bool = False) -> None:
+        super().__init__()
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+
+def test_progress_off_a_terminal_is_a_line_per_tenth() -> None:
+    stream = Stream()
+    console = Console(stream=stream)
+
+    for done in range(0, 101):
+        console.progress("weights.bin", done * MIB, 100 * MIB)
+
+    lines = stream.getvalue().splitlines()
+    assert "\r" not in stream.getvalue()
+    assert 10 <= len(lines) <= 12
+    assert lines[-1] == "weights.bin: 100.0 MiB / 100.0 MiB (100%)"
+
+
+def test_no_progress_prints_nothing() -> None:
+    stream = Stream()
+
+    Console(stream=stream, progress=False).progress("a", 1, 2)
+
+    assert stream.getvalue() == ""
+
+
+def test_phases_are_gitlab_collapsible_sections_in_ci() -> None:
+    stream = Stream()
+
+    with Console(stream=stream, gitlab_sections=True).phase("upload", "Uploading"):
+        pass
+
+    start, end = stream.getvalue().strip("\n").split("\n")
+    assert "section_start:" in start and ":gmr_upload" in start and start.endswith("Uploading")
+    assert "section_end:" in end and ":gmr_upload" in end
+
+
+@pytest.mark.parametrize(
+    ("choice", "env", "tty", "expected"),
+    [
+        ("auto", {}, True, True),
+        ("auto", {"NO_COLOR": "1"}, True, False),
+        ("auto", {}, False, False),
+        ("auto", {"FORCE_COLOR": "1"}, False, True),
+        ("always", {"NO_COLOR": "1"}, False, True),
+        ("never", {}, True, False),
+    ],
+)
+def test_color_choice(choice: str, env: dict[str, str], tty: bool, expected: bool) -> None:
+    assert use_color(choice, Stream(tty), env) is expected
+
+
+def test_dotenv_report(tmp_path: Path) -> None:
+    mv = ModelVersion("iris", "1.2.3", "42", run_id="r1", web_url="https://g/v/42")
+
+    write_dotenv(tmp_path / "model.env", dotenv_values(mv))
+
+    assert (tmp_path / "model.env").read_text().splitlines()[:3] == [
+        "MODEL_NAME=iris",
+        "MODEL_VERSION=1.2.3",
+        "MODEL_VERSION_ID=42",
+    ]
