@@ -8,8 +8,19 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[mlflow,test]'
 	touch $@
 
-.PHONY: install test lint
+$(VENV)/.installed-demo: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[mlflow]'
+	touch $@
+
+.PHONY: install demo test lint
 install: $(VENV)/.installed
+
+# The main job on the embedded local registry: nothing to configure, no GitLab needed.
+demo: $(VENV)/.installed-demo
+	$(VENV)/bin/gmr publish demo-model component/model \
+		--params-file component/params.yaml --metrics-file component/metrics.json
 
 test: $(VENV)/.installed lint
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gitlab_model_registry import __version__, files, metadata, versioning
@@ -93,6 +93,7 @@ def publish(
         uploaded, skipped = _upload(backend, mv, upload_files, request.concurrency, observer)
     with observer.phase("metadata", "Logging params, metrics and the CI link"):
         backend.log_run_data(mv.run_id, RunData(request.params, request.metrics, _ci_tags(ci)))
+    mv = replace(mv, package_url=backend.package_url(mv))
     return PublishResult(plan=plan, model_version=mv, uploaded=uploaded, skipped=skipped)
 
 

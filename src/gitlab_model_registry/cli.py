@@ -128,7 +128,10 @@ class Context:
                 f"(browse it with: mlflow ui --backend-store-uri {self.settings.tracking_uri})"
             )
         artifacts = str(Path.cwd() / "mlartifacts") if self.settings.embedded else None
-        return MlflowBackend(self.settings.tracking_uri, artifact_root=artifacts)
+        backend = MlflowBackend(self.settings.tracking_uri, artifact_root=artifacts)
+        # mlflow sets its own loggers to INFO on import; its chatter is noise at our default.
+        logging.getLogger("mlflow").setLevel(logging.INFO if self.verbosity else logging.WARNING)
+        return backend
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -89,7 +89,7 @@ class Console:
         self._write(self._style(f"error: {message}", "31"))
 
     def progress(self, name: str, done: int, total: int) -> None:
-        if not self._progress or total <= 0:
+        if not self._progress or total <= 0 or done <= 0:
             return
         fraction, now = done / total, time.monotonic()
         with self._lock:
