@@ -1,0 +1,417 @@
+"""MLflow backend: any MLflow tracking server, Databricks, or the embedded SQLite registry.
+
+MLflow numbers versions 1, 2, 3…; the semver lives on each version as tag ``gmr.version`` and
+as a registered-model alias (see ``semver_alias``), which makes a semver lookup one request.
+Each version has its own run in experiment ``gmr/<model>``; the files are that run's
+artifacts and the version's ``source`` is the run's artifact URI. MLflow stores no checksum,
+so the sha256 of each uploaded file is kept as a run tag (``sha256_tag_key``).
+
+``mlflow`` is imported lazily (in the constructor and helpers), so the GitLab path never pays
+for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from gitlab_model_registry import metadata
+from gitlab_model_registry.backends import ProgressCallback
+from gitlab_model_registry.backends._mlflow_support import (
+    AlreadyExistsError,
+    mlflow_errors,
+    parallel,
+    scrub,
+    search_literal,
+)
+from gitlab_model_registry.errors import (
+    ConflictError,
+    IntegrityError,
+    NotFoundError,
+    RegistryError,
+    VersionTakenError,
+)
+from gitlab_model_registry.files import sha256_file
+from gitlab_model_registry.models import (
+    ModelVersion,
+    RegisteredModel,
+    RemoteFile,
+    RunData,
+    UploadFile,
+)
+
+SEMVER_TAG = "gmr.version"
+SHA256_TAG_PREFIX = "gmr.sha256."
+#: For file names MLflow refuses as tag keys ('+', over-long): the key holds a hash of the name.
+SHA256_HASHED_TAG_PREFIX = "gmr.sha256-of-name."
+EXPERIMENT_PREFIX = "gmr/"
+_TAG_KEY = re.compile(r"[/\w.\- ]+")  # MLflow's tag-key rule, minus ':' (refused on Windows)
+_MAX_TAG_KEY = 250
+_PAGE = 1000
+
+
+def semver_alias(version: str) -> str:
+    """The alias naming a semver. Aliases allow only ``[A-Za-z0-9_-]``: '.' -> '_', '+' -> '__'.
+
+    Injective, since a semver has no '_' and no empty identifier; never ``v<digits>`` (reserved).
+    """
+    return "v" + version.replace(".", "_").replace("+", "__")
+
+
+def sha256_tag_key(remote_name: str) -> str:
+    """The run tag holding a file's sha256: readable when MLflow accepts the name as a key."""
+    key = SHA256_TAG_PREFIX + remote_name
+    if (
+        _TAG_KEY.fullmatch(remote_name)
+        and posixpath.normpath(remote_name) == remote_name
+        and len(key) <= _MAX_TAG_KEY
+    ):
+        return key
+    return SHA256_HASHED_TAG_PREFIX + hashlib.sha256(remote_name.encode()).hexdigest()
+
+
+class MlflowBackend:
+    """The Backend protocol over ``MlflowClient``."""
+
+    kind = "mlflow"
+
+    def __init__(self, tracking_uri: str, *, artifact_root: str | None = None) -> None:
+        """``artifact_root``: where artifacts of experiments this backend creates are stored
+        (a local directory or URI); None lets the tracking server or MLflow decide."""
+        from mlflow import MlflowClient
+
+        self.tracking_uri = tracking_uri
+        self.artifact_root = artifact_root
+        self._client: Any = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        self._experiments: dict[str, str] = {}
+        http = tracking_uri.startswith(("http://", "https://"))
+        self._ui_base = scrub(tracking_uri).rstrip("/") if http else ""
+
+    def describe(self) -> str:
+        return f"MLflow registry at {scrub(self.tracking_uri)}"
+
+    # -- models --------------------------------------------------------------------------
+
+    def get_model(self, name: str) -> RegisteredModel | None:
+        try:
+            with mlflow_errors(f"looking up model {name!r}"):
+                found = self._client.get_registered_model(name)
+        except NotFoundError:
+            return None
+        return self._to_model(found)
+
+    def create_model(self, name: str, description: str) -> RegisteredModel:
+        try:
+            with mlflow_errors(f"creating model {name!r}"):
+                created = self._client.create_registered_model(name, description=description)
+        except AlreadyExistsError:
+            with mlflow_errors(f"looking up model {name!r}"):
+                created = self._client.get_registered_model(name)
+        return self._to_model(created)
+
+    # -- versions ------------------------------------------------------------------------
+
+    def list_versions(self, model: str) -> list[ModelVersion]:
+        found = (self._to_version(mv) for mv in self._search_versions(model))
+        return [mv for mv in found if mv is not None]
+
+    def get_version(self, model: str, version: str) -> ModelVersion | None:
+        try:
+            with mlflow_errors(f"looking up model {model!r}"):
+                aliases = dict(self._client.get_registered_model(model).aliases or {})
+        except NotFoundError:
+            return None
+        number = aliases.get(semver_alias(version))
+        if number is not None:
+            try:
+                with mlflow_errors(f"looking up version {version} of {model!r}"):
+                    mv = self._to_version(self._client.get_model_version(model, str(number)))
+            except NotFoundError:
+                mv = None
+            if mv is not None and mv.version == version:
+                return mv
+        # No alias (yet, or set by hand elsewhere): fall back to the tags.
+        return next((mv for mv in self.list_versions(model) if mv.version == version), None)
+
+    def create_version(
+        self, model: str, version: str, description: str, tags: dict[str, str]
+    ) -> ModelVersion:
+        if self.get_version(model, version) is not None:
+            raise VersionTakenError(f"version {version} of model {model!r} already exists")
+        version_tags = {**tags, SEMVER_TAG: version}
+        run_id = self._create_run(model, version, version_tags)
+        try:
+            with mlflow_errors(f"creating version {version} of {model!r}"):
+                created = self._client.create_model_version(
+                    model,
+                    self._run_artifact_uri(run_id),
+                    run_id=run_id,
+                    tags=version_tags,
+                    description=description,
+                    await_creation_for=0,  # OSS registries answer READY; skips a log line
+                )
+        except Exception:
+            self._forget_run(run_id)
+            raise
+        self._settle_race(model, version, created)
+        mv = self._to_version(created)
+        assert mv is not None  # it carries SEMVER_TAG
+        return mv
+
+    def _settle_race(self, model: str, version: str, created: Any) -> None:
+        """Two creators of one semver: the lower MLflow number wins, the other deletes itself.
+
+        MLflow numbers versions in commit order, so the loser always sees the winner here.
+        """
+        holders = [
+            int(mv.version)
+            for mv in self._search_versions(model)
+            if (mv.tags or {}).get(SEMVER_TAG) == version
+        ]
+        if holders and min(holders) < int(created.version):
+            with mlflow_errors(f"withdrawing duplicate version {version} of {model!r}"):
+                self._client.delete_model_version(model, str(created.version))
+            self._forget_run(created.run_id)
+            raise VersionTakenError(f"version {version} of model {model!r} was created meanwhile")
+        with mlflow_errors(f"setting alias of version {version} of {model!r}"):
+            self._client.set_registered_model_alias(
+                model, semver_alias(version), str(created.version)
+            )
+
+    def _search_versions(self, model: str) -> Iterator[Any]:
+        query = f"name = {search_literal(model)}"
+        token = None
+        while True:
+            with mlflow_errors(f"listing versions of {model!r}"):
+                page = self._client.search_model_versions(
+                    query, max_results=_PAGE, page_token=token
+                )
+            yield from page
+            token = page.token
+            if not token:
+                return
+
+    # -- runs and experiments ------------------------------------------------------------
+
+    def _create_run(self, model: str, version: str, tags: dict[str, str]) -> str:
+        experiment_id = self._experiment_id(model)
+        with mlflow_errors(f"creating the run of version {version} of {model!r}"):
+            run = self._client.create_run(experiment_id, run_name=f"{model} {version}", tags=tags)
+        return str(run.info.run_id)
+
+    def _experiment_id(self, model: str) -> str:
+        name = EXPERIMENT_PREFIX + model
+        if name not in self._experiments:
+            self._experiments[name] = self._find_or_create_experiment(name, model)
+        return self._experiments[name]
+
+    def _find_or_create_experiment(self, name: str, model: str) -> str:
+        with mlflow_errors(f"creating experiment {name!r}"):
+            found = self._client.get_experiment_by_name(name)
+            if found is None:
+                try:
+                    with mlflow_errors(f"creating experiment {name!r}"):
+                        return str(self._client.create_experiment(name, self._location(model)))
+                except AlreadyExistsError:  # a concurrent publish created it
+                    found = self._client.get_experiment_by_name(name)
+            if found.lifecycle_stage == "deleted":
+                self._client.restore_experiment(found.experiment_id)
+            return str(found.experiment_id)
+
+    def _location(self, model: str) -> str | None:
+        """Artifact location of a new experiment: below ``artifact_root`` when one is given."""
+        if self.artifact_root is None:
+            return None
+        folder = re.sub(r"[^\w.-]", "_", model)  # runs are in <run_id>/ below: no clash
+        if "://" in self.artifact_root:
+            return f"{self.artifact_root.rstrip('/')}/{folder}"
+        return (Path(self.artifact_root) / folder).resolve().as_uri()
+
+    def _run_artifact_uri(self, run_id: str) -> str:
+        with mlflow_errors(f"looking up run {run_id}"):
+            return str(self._client.get_run(run_id).info.artifact_uri)
+
+    def _forget_run(self, run_id: str) -> None:
+        """Best-effort clean-up of the run of a version that was not created."""
+        try:
+            with mlflow_errors(f"deleting run {run_id}"):
+                self._client.delete_run(run_id)
+        except RegistryError:
+            pass
+
+    # -- files ---------------------------------------------------------------------------
+
+    def list_files(self, mv: ModelVersion) -> list[RemoteFile]:
+        with mlflow_errors(f"listing files of version {mv.version} of {mv.model!r}"):
+            tags = dict(self._client.get_run(mv.run_id).data.tags)
+            listed = list(self._walk(mv.run_id, None))
+        return [
+            RemoteFile(name, size, tags.get(sha256_tag_key(name)) or None) for name, size in listed
+        ]
+
+    def _walk(self, run_id: str, path: str | None) -> Iterator[tuple[str, int]]:
+        for info in self._client.list_artifacts(run_id, path):
+            if info.is_dir:
+                yield from self._walk(run_id, info.path)
+            else:
+                yield str(info.path), int(info.file_size or 0)
+
+    def upload(
+        self,
+        mv: ModelVersion,
+        files: Sequence[UploadFile],
+        *,
+        concurrency: int,
+        progress: ProgressCallback | None = None,
+    ) -> list[RemoteFile]:
+        report = _serialized(progress)
+        tasks = [_bind(self._upload_one, mv.run_id, file, report) for file in files]
+        return parallel(tasks, concurrency)
+
+    def _upload_one(self, run_id: str, file: UploadFile, report: ProgressCallback) -> RemoteFile:
+        report(file.remote_name, 0, file.size)
+        digest = sha256_file(file.path)  # MLflow keeps no checksum: record ours beside the file
+        folder = posixpath.dirname(file.remote_name) or None
+        with _named_as(file) as local, mlflow_errors(f"uploading {file.remote_name}"):
+            self._client.log_artifact(run_id, str(local), artifact_path=folder)
+            self._client.set_tag(run_id, sha256_tag_key(file.remote_name), digest)
+        report(file.remote_name, file.size, file.size)
+        return RemoteFile(file.remote_name, file.size, digest)
+
+    def download(
+        self,
+        mv: ModelVersion,
+        files: Sequence[RemoteFile],
+        dest: Path,
+        *,
+        concurrency: int,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        dest.mkdir(parents=True, exist_ok=True)
+        report = _serialized(progress)
+        parallel(
+            [_bind(self._download_one, mv.run_id, f, dest, report) for f in files], concurrency
+        )
+
+    def _download_one(
+        self, run_id: str, file: RemoteFile, dest: Path, report: ProgressCallback
+    ) -> None:
+        if posixpath.normpath(file.name) != file.name or file.name.startswith(("/", "../")):
+            raise IntegrityError(f"refusing to download {file.name!r}: it leaves the destination")
+        report(file.name, 0, file.size)
+        with tempfile.TemporaryDirectory(dir=dest, prefix=".gmr-") as tmp:
+            with mlflow_errors(f"downloading {file.name}"):
+                got = Path(self._client.download_artifacts(run_id, file.name, tmp))
+            if file.sha256 is not None and sha256_file(got) != file.sha256:
+                raise IntegrityError(f"{file.name}: downloaded bytes do not match its sha256")
+            target = dest / file.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            got.replace(target)
+        report(file.name, file.size, file.size)
+
+    # -- run data ------------------------------------------------------------------------
+
+    def log_run_data(self, run_id: str, data: RunData) -> None:
+        from mlflow.entities import Metric, Param, RunTag
+
+        current = self.get_run_data(run_id, everything=True)
+        for key, value in data.params.items():
+            if key in current.params and current.params[key] != value:
+                raise ConflictError(
+                    f"param {key!r} is already {current.params[key]!r} on run {run_id}, not {value!r}",
+                    hint="MLflow never changes a logged param; publish a new version",
+                )
+        params = {k: v for k, v in data.params.items() if k not in current.params}
+        tags = {k: v for k, v in data.tags.items() if current.tags.get(k) != v}
+        now = int(time.time() * 1000)
+        for batch in metadata.batches(params, data.metrics, tags):
+            with mlflow_errors(f"logging params and metrics on run {run_id}"):
+                self._client.log_batch(
+                    run_id,
+                    metrics=[Metric(k, v, now, 0) for k, v in batch.metrics],
+                    params=[Param(k, v) for k, v in batch.params],
+                    tags=[RunTag(k, v) for k, v in batch.tags],
+                )
+
+    def get_run_data(self, run_id: str, *, everything: bool = False) -> RunData:
+        """Params, latest metrics and tags; without ``everything``, MLflow's own ``mlflow.*``
+        tags and our per-file sha256 tags (reported by ``list_files``) are left out."""
+        with mlflow_errors(f"reading run {run_id}"):
+            data = self._client.get_run(run_id).data
+        internal = ("mlflow.", SHA256_TAG_PREFIX, SHA256_HASHED_TAG_PREFIX)
+        tags = {k: str(v) for k, v in data.tags.items() if everything or not k.startswith(internal)}
+        return RunData(
+            params={k: str(v) for k, v in data.params.items()},
+            metrics={k: float(v) for k, v in data.metrics.items()},
+            tags=tags,
+        )
+
+    # -- conversions ---------------------------------------------------------------------
+
+    def _to_model(self, found: Any) -> RegisteredModel:
+        url = f"{self._ui_base}/#/models/{quote(found.name, safe='')}" if self._ui_base else ""
+        return RegisteredModel(str(found.name), str(found.description or ""), url)
+
+    def _to_version(self, mv: Any) -> ModelVersion | None:
+        """Our view of an MLflow version; None for versions without a semver tag."""
+        tags = {str(k): str(v) for k, v in (mv.tags or {}).items()}
+        if not tags.get(SEMVER_TAG):
+            return None
+        name = quote(str(mv.name), safe="")
+        url = f"{self._ui_base}/#/models/{name}/versions/{mv.version}" if self._ui_base else ""
+        return ModelVersion(
+            model=str(mv.name),
+            version=tags[SEMVER_TAG],
+            version_id=str(mv.version),
+            run_id=str(mv.run_id or ""),
+            description=str(mv.description or ""),
+            tags=tags,
+            web_url=url,
+            package_url=str(mv.source or ""),
+            created_at=_iso(mv.creation_timestamp),
+        )
+
+
+def _iso(millis: int | None) -> str:
+    if not millis:
+        return ""
+    return datetime.fromtimestamp(millis / 1000, tz=timezone.utc).isoformat()
+
+
+def _serialized(progress: ProgressCallback | None) -> ProgressCallback:
+    """Progress calls from worker threads, one at a time (renderers need not be thread-safe)."""
+    lock = threading.Lock()
+
+    def report(name: str, done: int, total: int) -> None:
+        if progress is not None:
+            with lock:
+                progress(name, done, total)
+
+    return report
+
+
+def _bind(function: Callable[..., Any], *args: Any) -> Callable[[], Any]:
+    return lambda: function(*args)
+
+
+@contextmanager
+def _named_as(file: UploadFile) -> Iterator[Path]:
+    """The file under its remote base name (MLflow names an artifact after the local file)."""
+    base = posixpath.basename(file.remote_name)
+    if file.path.name == base:
+        yield file.path
+        return
+    with tempfile.TemporaryDirectory(prefix="gmr-") as tmp:
+        link = Path(tmp) / base
+        link.symlink_to(file.path.resolve())
+        yield link
