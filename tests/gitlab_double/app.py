@@ -1,0 +1,55 @@
+"""The double's application object: registry, faults, request log and the two route tables."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from tests.gitlab_double import (
+    control_api,
+    ml_models_api,
+    mlflow_experiments,
+    mlflow_models,
+    mlflow_runs,
+    mlflow_versions,
+    packages_api,
+)
+from tests.gitlab_double.config import Config
+from tests.gitlab_double.faults import FaultInjector
+from tests.gitlab_double.routing import Router
+from tests.gitlab_double.state import Registry
+
+
+class App:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.base_url = ""  # set once the socket is bound
+        self.registry = Registry(config)
+        self.faults = FaultInjector(config.faults)
+        self._log: list[dict[str, Any]] = []
+        self._log_lock = threading.Lock()
+        self.gitlab = Router()
+        modules = (mlflow_models, mlflow_versions, mlflow_runs, mlflow_experiments)
+        for module in (*modules, ml_models_api, packages_api):
+            module.register(self.gitlab)
+        self.control = Router()
+        control_api.register(self.control)
+
+    @property
+    def max_file_size(self) -> int:
+        return self.faults.settings.max_file_size
+
+    def reset(self) -> None:
+        self.registry.reset()
+        self.faults.reset(self.config.faults)
+        with self._log_lock:
+            self._log.clear()
+
+    def record(self, method: str, path: str, status: int, credential: str) -> None:
+        entry = {"method": method, "path": path, "status": status, "credential": credential}
+        with self._log_lock:
+            self._log.append(entry)
+
+    def request_log(self) -> list[dict[str, Any]]:
+        with self._log_lock:
+            return list(self._log)

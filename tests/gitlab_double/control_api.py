@@ -1,0 +1,116 @@
+"""Server side of the control API (``/-/double/...``): no auth, never faulted, never logged."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from tests.gitlab_double.config import ROLES
+from tests.gitlab_double.errors import grape
+from tests.gitlab_double.records import Model, PackageFile, Project, Run, Version
+from tests.gitlab_double.routing import Request, Response, Router
+from tests.gitlab_double.state import Registry
+
+CONTROL = "/-/double/"
+
+
+def reset(request: Request) -> Response:
+    request.app.reset()
+    return Response(body={})
+
+
+def set_faults(request: Request) -> Response:
+    try:
+        request.app.faults.update(request.params())
+    except (TypeError, ValueError) as exc:
+        raise grape(str(exc)) from None
+    return Response(body={})
+
+
+def add_token(request: Request) -> Response:
+    params = request.params()
+    scopes = params.get("scopes") or ["api"]
+    scopes = scopes.split(",") if isinstance(scopes, str) else scopes
+    request.app.registry.add_token(str(params["value"]), frozenset(scopes), _role(params))
+    return Response(body={})
+
+
+def add_job(request: Request) -> Response:
+    params = request.params()
+    request.app.registry.add_job(str(params["id"]), str(params["token"]), _role(params))
+    return Response(body={})
+
+
+def add_project(request: Request) -> Response:
+    params = request.params()
+    request.app.registry.add_project(int(params["id"]), str(params["path"]))
+    return Response(body={})
+
+
+def _role(params: dict[str, Any]) -> str:
+    role = str(params.get("role", "developer"))
+    if role not in ROLES:
+        raise grape(f"role must be one of {', '.join(ROLES)}")
+    return role
+
+
+def request_log(request: Request) -> Response:
+    return Response(body=request.app.request_log())
+
+
+def state(request: Request) -> Response:
+    registry = request.app.registry
+    with registry.lock:
+        projects = [_project(registry, p) for p in registry.projects.values()]
+    return Response(body={"projects": projects})
+
+
+def _project(registry: Registry, project: Project) -> dict[str, Any]:
+    models = [_model(registry, project, m) for m in project.models.values()]
+    return {"id": project.id, "path": project.path, "models": models}
+
+
+def _model(registry: Registry, project: Project, model: Model) -> dict[str, Any]:
+    versions = [_version(registry, project, v) for v in model.versions.values()]
+    return {"name": model.name, "description": model.description, "versions": versions}
+
+
+def _version(registry: Registry, project: Project, version: Version) -> dict[str, Any]:
+    run = project.runs.get(version.run_uuid)
+    package = registry.packages.get(version.package_id)
+    live = package is not None and package.status != "pending_destruction"
+    return {
+        "id": version.id,
+        "version": version.semver,
+        "description": version.description,
+        "tags": dict(version.tags),
+        "run_id": version.run_uuid,
+        "ci_job_id": run.ci_job_id if run else None,
+        "package_id": version.package_id,
+        "files": _newest_files(package.live_files()) if package and live else [],
+        "run": _run(run),
+    }
+
+
+def _newest_files(records: list[PackageFile]) -> list[dict[str, Any]]:
+    newest: dict[str, PackageFile] = {}
+    for record in sorted(records, key=lambda f: f.id):
+        newest[record.name] = record
+    return [{"name": unquote(r.name), "size": r.size, "sha256": r.sha256} for r in newest.values()]
+
+
+def _run(run: Run | None) -> dict[str, Any]:
+    if run is None:
+        return {"params": {}, "metrics": {}, "tags": {}}
+    metrics = {m.key: m.value for m in run.metrics}  # the last logged value per key
+    return {"params": dict(run.params), "metrics": metrics, "tags": dict(run.tags)}
+
+
+def register(router: Router) -> None:
+    router.add("POST", CONTROL + "reset", reset)
+    router.add("POST", CONTROL + "faults", set_faults)
+    router.add("POST", CONTROL + "tokens", add_token)
+    router.add("POST", CONTROL + "jobs", add_job)
+    router.add("POST", CONTROL + "projects", add_project)
+    router.add("GET", CONTROL + "requests", request_log)
+    router.add("GET", CONTROL + "state", state)

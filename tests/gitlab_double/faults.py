@@ -1,0 +1,65 @@
+"""Fault injection: latency, error statuses and cut-off uploads, reproducible from a seed.
+
+Every ``/api/v4`` request draws from one ``random.Random(seed)`` behind a lock, a fixed number of
+times per request kind, so a given seed and request order always give the same faults.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+
+from tests.gitlab_double.config import FaultSettings
+
+FAULT_BODIES = {
+    429: "429 Too Many Requests",
+    500: "500 Internal Server Error",
+    502: "502 Bad Gateway",
+    503: "503 Service Unavailable",
+    504: "504 Gateway Timeout",
+}
+DROP_MAX_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Decision:
+    latency_s: float = 0.0
+    status: int | None = None  # answer with this status instead of serving
+    drop_after: int | None = None  # read this many body bytes, then close the connection
+
+
+class FaultInjector:
+    def __init__(self, settings: FaultSettings) -> None:
+        self._lock = threading.Lock()
+        self.reset(settings)
+
+    def reset(self, settings: FaultSettings) -> None:
+        with self._lock:
+            self.settings = settings
+            self._rng = random.Random(settings.seed)
+
+    def update(self, changes: dict[str, object]) -> None:
+        with self._lock:
+            self.settings = self.settings.updated(changes)
+            if "seed" in changes:
+                self._rng = random.Random(self.settings.seed)
+
+    def decide(self, upload_size: int | None) -> Decision:
+        """``upload_size``: body length of a PUT with a body (-1 if chunked), else None."""
+        with self._lock:
+            settings = self.settings
+            fault_draw = self._rng.random()
+            status_draw = self._rng.randrange(max(1, len(settings.fault_statuses)))
+            drop_draw = self._rng.random() if upload_size is not None else 1.0
+        latency_s = settings.latency_ms / 1000
+        if settings.fault_statuses and fault_draw < settings.fault_rate:
+            return Decision(latency_s, status=settings.fault_statuses[status_draw])
+        if upload_size is not None and drop_draw < settings.drop_rate:
+            part = upload_size // 2 if upload_size >= 0 else 64 * 1024
+            return Decision(latency_s, drop_after=min(part, DROP_MAX_BYTES))
+        return Decision(latency_s)
+
+
+def fault_body(status: int) -> dict[str, str]:
+    return {"message": FAULT_BODIES.get(status, f"{status} Error")}

@@ -1,0 +1,129 @@
+"""Model-version files (``/packages/ml_models/:id/files/(*path/):file_name``, reference §2, §11.6)
+and the MLflow artifact routes that read them (§1.3)."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, unquote
+
+from tests.gitlab_double import auth
+from tests.gitlab_double.errors import bad_request, forbidden, grape, message, not_found
+from tests.gitlab_double.mlflow_common import authorize as mlflow_authorize
+from tests.gitlab_double.records import Package, PackageFile, Project
+from tests.gitlab_double.routing import Request, Response, Router
+from tests.gitlab_double.state import now_iso
+from tests.gitlab_double.uploads import receive, too_large
+
+FILES = (
+    r"/api/v4/projects/(?P<project>[^/]+)/packages/ml_models/(?P<version>[^/]+)/files/(?P<path>.+)"
+)
+ARTIFACTS = r"/api/v4/projects/(?P<project>[^/]+)/ml/mlflow/api/2\.0/mlflow-artifacts/artifacts"
+FILE_NAME = re.compile(r"^[A-Za-z0-9._+\- ]+$")  # Gitlab::Regex.ml_model_file_name_regex
+
+
+def stored_name(raw_path: str) -> str:
+    """Validate ``(*path/):file_name`` and encode it as GitLab stores it: ``dir%2Fweights.bin``."""
+    segments = [unquote(s) for s in raw_path.split("/") if s]  # nginx merges empty segments
+    if not segments:
+        raise grape("file_name is missing")
+    *directories, file_name = segments
+    if _traverses(file_name):
+        raise grape("file_name should be a valid file path")
+    if not FILE_NAME.match(file_name):
+        raise grape("file_name is invalid")
+    if any(_traverses(d) for d in directories):
+        raise grape("path should be a valid file path")
+    return quote("/".join(segments), safe="")
+
+
+def _traverses(segment: str) -> bool:
+    return segment in (".", "..") or "/" in segment or "\\" in segment or "\x00" in segment
+
+
+def upload(request: Request) -> Response:
+    name = stored_name(request.args["path"])
+    registry = request.app.registry
+    with registry.lock:
+        caller, package = _upload_target(request)
+        pipeline = registry.pipeline_of(caller.job) if caller.job else None
+    max_size = request.app.max_file_size
+    if request.body.length is not None and request.body.length > max_size:
+        raise too_large()  # rejected from Content-Length, before reading the body
+    destination = registry.new_upload_path()
+    size, sha256 = receive(request.body, destination, max_size)
+    registry.add_file(package, name, (destination, size, sha256), pipeline)
+    return Response(201, {"message": "201 Created"})
+
+
+def _upload_target(request: Request) -> tuple[auth.Caller, Package]:
+    caller, project = auth.authenticate(request, auth.ML_MODELS, required=True)
+    auth.require_role(caller, "developer", forbidden())  # authorize_upload!
+    auth.require_role(caller, "developer", not_found())  # write_model_registry
+    package = _version_package(request, project, request.args["version"])
+    return caller, package
+
+
+def _version_package(request: Request, project: Project, version_ref: str) -> Package:
+    found = project.version_by_id(int(version_ref)) if version_ref.isdigit() else None
+    if found is None:
+        raise not_found()
+    package = request.app.registry.packages.get(found[1].package_id)
+    if package is None:
+        raise bad_request("Package creation failed")
+    return package
+
+
+def download(request: Request) -> Response:
+    name = stored_name(request.args["path"])
+    with request.app.registry.lock:
+        caller = auth.identify(request, auth.ML_MODELS)
+        auth.check_scope(request, caller)
+        project = auth.visible_project(request, caller)
+        record = _live_file(request, project, request.args["version"], name)
+    return _file_response(record)
+
+
+def _live_file(request: Request, project: Project, version_ref: str, name: str) -> PackageFile:
+    package = _version_package(request, project, version_ref)
+    record = package.newest_file(name) if package.status != "pending_destruction" else None
+    if record is None:
+        raise message(404, "404 Not found")  # ActiveRecord::RecordNotFound
+    package.last_downloaded_at = now_iso()
+    return record
+
+
+def _file_response(record: PackageFile) -> Response:
+    file_name = unquote(record.name).rsplit("/", 1)[-1]
+    headers = {"Content-Disposition": f'attachment; filename="{file_name}"'}
+    return Response(
+        200, file=record.disk_path, headers=headers, content_type="application/octet-stream"
+    )
+
+
+def list_artifacts(request: Request) -> Response:
+    """``?path=<mv_id>`` lists the version's files by stored name; a sub-path lists nothing."""
+    _, project = mlflow_authorize(request, write=False)
+    target = str(request.params().get("path") or "").strip("/")
+    version_ref, _, sub_path = target.partition("/")
+    package = _version_package(request, project, version_ref)
+    if sub_path:
+        return Response(body={"files": []})
+    files = [{"path": f.name, "file_size": f.size, "is_dir": False} for f in package.live_files()]
+    return Response(body={"files": files})
+
+
+def download_artifact(request: Request) -> Response:
+    with request.app.registry.lock:
+        _, project = mlflow_authorize(request, write=False)
+        name = stored_name(request.args["path"])
+        record = _live_file(request, project, request.args["version"], name)
+    return _file_response(record)
+
+
+def register(router: Router) -> None:
+    router.add("PUT", FILES, upload, streams=True)
+    router.add("GET", FILES, download, streams=True)
+    router.add("GET", ARTIFACTS, list_artifacts)
+    router.add(
+        "GET", ARTIFACTS + r"/(?P<version>[^/]+)/(?P<path>.+)", download_artifact, streams=True
+    )

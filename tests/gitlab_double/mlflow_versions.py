@@ -1,0 +1,96 @@
+"""MLflow model-versions routes: create (with run, package, ``gitlab.version``), get, update,
+get-download-uri (reference §1.3, §1.5)."""
+
+from __future__ import annotations
+
+from tests.gitlab_double import mlflow_render as render
+from tests.gitlab_double import semver
+from tests.gitlab_double.errors import invalid_parameter, mlflow, resource_missing
+from tests.gitlab_double.mlflow_common import PREFIX, authorize, find_model
+from tests.gitlab_double.params import key_values, optional_str, required_int
+from tests.gitlab_double.records import Model, Version
+from tests.gitlab_double.routing import Request, Response, Router
+
+VERSION_TAG = "gitlab.version"
+MAX_TEXT = 10_000
+
+
+def create_version(request: Request) -> Response:
+    _, project = authorize(request, write=True)
+    params = request.params()
+    model = find_model(project, params.get("name"))
+    tags = key_values(params, "tags")
+    description = optional_str(params, "description")
+    existing = [v.semver for v in model.versions.values()]
+    tag_map = dict(tags)
+    chosen = tag_map[VERSION_TAG] if VERSION_TAG in tag_map else semver.next_version(existing)
+    errors = _version_errors(model, chosen, description, tags)
+    if errors:
+        raise invalid_parameter(errors)
+    version = request.app.registry.create_version(project, model, chosen, description, tag_map)
+    body = {"model_version": render.model_version(request.base_url, project, model, version)}
+    return Response(body=body)
+
+
+def _version_errors(
+    model: Model, chosen: str, description: str, tags: list[tuple[str, str]]
+) -> list[str]:
+    """ActiveRecord full messages, in the order GitLab's validations produce them."""
+    errors = []
+    if not semver.is_semver(chosen) or len(chosen) > 255:
+        errors.append("Version must be semantic version")
+    elif any(v.semver == chosen for v in model.versions.values()):
+        errors.append("Version has already been taken")
+    if len(description) > MAX_TEXT:
+        errors.append(f"Description is too long (maximum is {MAX_TEXT} characters)")
+    keys = [k for k, _ in tags]
+    bad_tag = any(not k or len(k) > 255 or len(v) > 5000 for k, v in tags)
+    if bad_tag or len(set(keys)) != len(keys):
+        errors.append("Metadata is invalid")
+    return errors
+
+
+def _by_semver(model: Model, text: str) -> Version | None:
+    return next((v for v in model.versions.values() if v.semver == text), None)
+
+
+def get_version(request: Request) -> Response:
+    _, project = authorize(request, write=False)
+    params = request.params()
+    model = find_model(project, params.get("name"))
+    version = _by_semver(model, optional_str(params, "version"))
+    if version is None:
+        raise resource_missing()
+    body = {"model_version": render.model_version(request.base_url, project, model, version)}
+    return Response(body=body)
+
+
+def update_version(request: Request) -> Response:
+    """Needs name, version (semver) and description; anything else failing is UPDATE_FAILED."""
+    _, project = authorize(request, write=True)
+    params = request.params()
+    if not all(params.get(k) is not None for k in ("name", "version", "description")):
+        raise invalid_parameter(None)
+    model = project.models.get(str(params["name"]))
+    version = _by_semver(model, str(params["version"])) if model else None
+    description = str(params["description"])
+    if model is None or version is None or len(description) > MAX_TEXT:
+        raise mlflow(400, "UPDATE_FAILED")
+    version.description = description
+    body = {"model_version": render.model_version(request.base_url, project, model, version)}
+    return Response(body=body)
+
+
+def download_uri(request: Request) -> Response:
+    """``version`` here is the model-version DB id; GitLab does not check it exists."""
+    authorize(request, write=False)
+    version_id = required_int(request.params(), "version")
+    return Response(body={"artifact_uri": f"mlflow-artifacts:/{version_id}"})
+
+
+def register(router: Router) -> None:
+    base = PREFIX + "model-versions/"
+    router.add("POST", base + "create", create_version)
+    router.add("GET", base + "get", get_version)
+    router.add("PATCH", base + "update", update_version)
+    router.add("GET", base + "get-download-uri", download_uri)
