@@ -1,16 +1,23 @@
-"""Helpers of the MLflow backend: error translation, a thread pool, redaction.
+"""Helpers of the MLflow backend: naming rules, error translation, threads, redaction.
 
 Imports ``mlflow`` only inside functions, like ``backends.mlflow``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import posixpath
 import re
+import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import TypeVar
 
+from gitlab_model_registry.backends import ProgressCallback
 from gitlab_model_registry.errors import (
     AuthError,
     ConflictError,
@@ -19,8 +26,16 @@ from gitlab_model_registry.errors import (
     RegistryError,
     UsageError,
 )
+from gitlab_model_registry.models import UploadFile
 
 T = TypeVar("T")
+
+SEMVER_TAG = "gmr.version"
+SHA256_TAG_PREFIX = "gmr.sha256."
+#: For file names MLflow refuses as tag keys ('+', over-long): the key holds a hash of the name.
+SHA256_HASHED_TAG_PREFIX = "gmr.sha256-of-name."
+_TAG_KEY = re.compile(r"[/\w.\- ]+")  # MLflow's tag-key rule, minus ':' (refused on Windows)
+_MAX_TAG_KEY = 250
 
 AUTH_HINT = (
     "MLflow reads credentials from MLFLOW_TRACKING_TOKEN (or MLFLOW_TRACKING_USERNAME and "
@@ -35,9 +50,9 @@ class AlreadyExistsError(ConflictError):
     """MLflow said RESOURCE_ALREADY_EXISTS; the backend resolves it (never reaches the CLI)."""
 
 
-def scrub(text: str) -> str:
-    """Remove credentials written into URLs (``https://user:token@host``)."""
-    return _USERINFO.sub("***@", text)
+def scrub(text: str, mask: str = "***@") -> str:
+    """Replace credentials written into URLs (``https://user:token@host``) with ``mask``."""
+    return _USERINFO.sub(mask, text)
 
 
 @contextmanager
@@ -94,3 +109,54 @@ def parallel(tasks: Sequence[Callable[[], T]], concurrency: int) -> list[T]:
                     other.cancel()
                 raise error
         return [future.result() for future in futures]
+
+
+def semver_alias(version: str) -> str:
+    """The alias naming a semver. Aliases allow only ``[A-Za-z0-9_-]``: '.' -> '_', '+' -> '__'.
+
+    Injective, since a semver has no '_' and no empty identifier; never ``v<digits>`` (reserved).
+    """
+    return "v" + version.replace(".", "_").replace("+", "__")
+
+
+def sha256_tag_key(remote_name: str) -> str:
+    """The run tag holding a file's sha256: readable when MLflow accepts the name as a key."""
+    key = SHA256_TAG_PREFIX + remote_name
+    if (
+        _TAG_KEY.fullmatch(remote_name)
+        and posixpath.normpath(remote_name) == remote_name
+        and len(key) <= _MAX_TAG_KEY
+    ):
+        return key
+    return SHA256_HASHED_TAG_PREFIX + hashlib.sha256(remote_name.encode()).hexdigest()
+
+
+def iso_time(millis: int | None) -> str:
+    if not millis:
+        return ""
+    return datetime.fromtimestamp(millis / 1000, tz=timezone.utc).isoformat()
+
+
+def serialized(progress: ProgressCallback | None) -> ProgressCallback:
+    """Progress calls from worker threads, one at a time (renderers need not be thread-safe)."""
+    lock = threading.Lock()
+
+    def report(name: str, done: int, total: int) -> None:
+        if progress is not None:
+            with lock:
+                progress(name, done, total)
+
+    return report
+
+
+@contextmanager
+def named_as(file: UploadFile) -> Iterator[Path]:
+    """The file under its remote base name (MLflow names an artifact after the local file)."""
+    base = posixpath.basename(file.remote_name)
+    if file.path.name == base:
+        yield file.path
+        return
+    with tempfile.TemporaryDirectory(prefix="gmr-") as tmp:
+        link = Path(tmp) / base
+        link.symlink_to(file.path.resolve())
+        yield link

@@ -12,15 +12,12 @@ for it.
 
 from __future__ import annotations
 
-import hashlib
 import posixpath
 import re
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from datetime import datetime, timezone
+from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -28,11 +25,19 @@ from urllib.parse import quote
 from gitlab_model_registry import metadata
 from gitlab_model_registry.backends import ProgressCallback
 from gitlab_model_registry.backends._mlflow_support import (
+    SEMVER_TAG,
+    SHA256_HASHED_TAG_PREFIX,
+    SHA256_TAG_PREFIX,
     AlreadyExistsError,
+    iso_time,
     mlflow_errors,
+    named_as,
     parallel,
     scrub,
     search_literal,
+    semver_alias,
+    serialized,
+    sha256_tag_key,
 )
 from gitlab_model_registry.errors import (
     ConflictError,
@@ -50,34 +55,10 @@ from gitlab_model_registry.models import (
     UploadFile,
 )
 
-SEMVER_TAG = "gmr.version"
-SHA256_TAG_PREFIX = "gmr.sha256."
-#: For file names MLflow refuses as tag keys ('+', over-long): the key holds a hash of the name.
-SHA256_HASHED_TAG_PREFIX = "gmr.sha256-of-name."
+__all__ = ["SEMVER_TAG", "MlflowBackend", "semver_alias", "sha256_tag_key"]
+
 EXPERIMENT_PREFIX = "gmr/"
-_TAG_KEY = re.compile(r"[/\w.\- ]+")  # MLflow's tag-key rule, minus ':' (refused on Windows)
-_MAX_TAG_KEY = 250
 _PAGE = 1000
-
-
-def semver_alias(version: str) -> str:
-    """The alias naming a semver. Aliases allow only ``[A-Za-z0-9_-]``: '.' -> '_', '+' -> '__'.
-
-    Injective, since a semver has no '_' and no empty identifier; never ``v<digits>`` (reserved).
-    """
-    return "v" + version.replace(".", "_").replace("+", "__")
-
-
-def sha256_tag_key(remote_name: str) -> str:
-    """The run tag holding a file's sha256: readable when MLflow accepts the name as a key."""
-    key = SHA256_TAG_PREFIX + remote_name
-    if (
-        _TAG_KEY.fullmatch(remote_name)
-        and posixpath.normpath(remote_name) == remote_name
-        and len(key) <= _MAX_TAG_KEY
-    ):
-        return key
-    return SHA256_HASHED_TAG_PREFIX + hashlib.sha256(remote_name.encode()).hexdigest()
 
 
 class MlflowBackend:
@@ -95,7 +76,7 @@ class MlflowBackend:
         self._client: Any = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         self._experiments: dict[str, str] = {}
         http = tracking_uri.startswith(("http://", "https://"))
-        self._ui_base = scrub(tracking_uri).rstrip("/") if http else ""
+        self._ui_base = scrub(tracking_uri, mask="").rstrip("/") if http else ""
 
     def describe(self) -> str:
         return f"MLflow registry at {scrub(self.tracking_uri)}"
@@ -149,12 +130,12 @@ class MlflowBackend:
         if self.get_version(model, version) is not None:
             raise VersionTakenError(f"version {version} of model {model!r} already exists")
         version_tags = {**tags, SEMVER_TAG: version}
-        run_id = self._create_run(model, version, version_tags)
+        run_id, artifact_uri = self._create_run(model, version, version_tags)
         try:
             with mlflow_errors(f"creating version {version} of {model!r}"):
                 created = self._client.create_model_version(
                     model,
-                    self._run_artifact_uri(run_id),
+                    artifact_uri,
                     run_id=run_id,
                     tags=version_tags,
                     description=description,
@@ -203,11 +184,12 @@ class MlflowBackend:
 
     # -- runs and experiments ------------------------------------------------------------
 
-    def _create_run(self, model: str, version: str, tags: dict[str, str]) -> str:
+    def _create_run(self, model: str, version: str, tags: dict[str, str]) -> tuple[str, str]:
+        """The version's run: its id and artifact URI (the version's ``source``)."""
         experiment_id = self._experiment_id(model)
         with mlflow_errors(f"creating the run of version {version} of {model!r}"):
             run = self._client.create_run(experiment_id, run_name=f"{model} {version}", tags=tags)
-        return str(run.info.run_id)
+        return str(run.info.run_id), str(run.info.artifact_uri)
 
     def _experiment_id(self, model: str) -> str:
         name = EXPERIMENT_PREFIX + model
@@ -216,17 +198,21 @@ class MlflowBackend:
         return self._experiments[name]
 
     def _find_or_create_experiment(self, name: str, model: str) -> str:
-        with mlflow_errors(f"creating experiment {name!r}"):
-            found = self._client.get_experiment_by_name(name)
-            if found is None:
-                try:
-                    with mlflow_errors(f"creating experiment {name!r}"):
-                        return str(self._client.create_experiment(name, self._location(model)))
-                except AlreadyExistsError:  # a concurrent publish created it
-                    found = self._client.get_experiment_by_name(name)
-            if found.lifecycle_stage == "deleted":
+        found = self._get_experiment(name)
+        if found is None:
+            try:
+                with mlflow_errors(f"creating experiment {name!r}"):
+                    return str(self._client.create_experiment(name, self._location(model)))
+            except AlreadyExistsError:  # a concurrent publish created it
+                found = self._get_experiment(name)
+        if found.lifecycle_stage == "deleted":  # runs cannot be created in it otherwise
+            with mlflow_errors(f"restoring experiment {name!r}"):
                 self._client.restore_experiment(found.experiment_id)
-            return str(found.experiment_id)
+        return str(found.experiment_id)
+
+    def _get_experiment(self, name: str) -> Any:
+        with mlflow_errors(f"looking up experiment {name!r}"):
+            return self._client.get_experiment_by_name(name)
 
     def _location(self, model: str) -> str | None:
         """Artifact location of a new experiment: below ``artifact_root`` when one is given."""
@@ -236,10 +222,6 @@ class MlflowBackend:
         if "://" in self.artifact_root:
             return f"{self.artifact_root.rstrip('/')}/{folder}"
         return (Path(self.artifact_root) / folder).resolve().as_uri()
-
-    def _run_artifact_uri(self, run_id: str) -> str:
-        with mlflow_errors(f"looking up run {run_id}"):
-            return str(self._client.get_run(run_id).info.artifact_uri)
 
     def _forget_run(self, run_id: str) -> None:
         """Best-effort clean-up of the run of a version that was not created."""
@@ -274,15 +256,15 @@ class MlflowBackend:
         concurrency: int,
         progress: ProgressCallback | None = None,
     ) -> list[RemoteFile]:
-        report = _serialized(progress)
-        tasks = [_bind(self._upload_one, mv.run_id, file, report) for file in files]
+        report = serialized(progress)
+        tasks = [partial(self._upload_one, mv.run_id, file, report) for file in files]
         return parallel(tasks, concurrency)
 
     def _upload_one(self, run_id: str, file: UploadFile, report: ProgressCallback) -> RemoteFile:
         report(file.remote_name, 0, file.size)
         digest = sha256_file(file.path)  # MLflow keeps no checksum: record ours beside the file
         folder = posixpath.dirname(file.remote_name) or None
-        with _named_as(file) as local, mlflow_errors(f"uploading {file.remote_name}"):
+        with named_as(file) as local, mlflow_errors(f"uploading {file.remote_name}"):
             self._client.log_artifact(run_id, str(local), artifact_path=folder)
             self._client.set_tag(run_id, sha256_tag_key(file.remote_name), digest)
         report(file.remote_name, file.size, file.size)
@@ -298,9 +280,9 @@ class MlflowBackend:
         progress: ProgressCallback | None = None,
     ) -> None:
         dest.mkdir(parents=True, exist_ok=True)
-        report = _serialized(progress)
+        report = serialized(progress)
         parallel(
-            [_bind(self._download_one, mv.run_id, f, dest, report) for f in files], concurrency
+            [partial(self._download_one, mv.run_id, f, dest, report) for f in files], concurrency
         )
 
     def _download_one(
@@ -378,40 +360,5 @@ class MlflowBackend:
             tags=tags,
             web_url=url,
             package_url=str(mv.source or ""),
-            created_at=_iso(mv.creation_timestamp),
+            created_at=iso_time(mv.creation_timestamp),
         )
-
-
-def _iso(millis: int | None) -> str:
-    if not millis:
-        return ""
-    return datetime.fromtimestamp(millis / 1000, tz=timezone.utc).isoformat()
-
-
-def _serialized(progress: ProgressCallback | None) -> ProgressCallback:
-    """Progress calls from worker threads, one at a time (renderers need not be thread-safe)."""
-    lock = threading.Lock()
-
-    def report(name: str, done: int, total: int) -> None:
-        if progress is not None:
-            with lock:
-                progress(name, done, total)
-
-    return report
-
-
-def _bind(function: Callable[..., Any], *args: Any) -> Callable[[], Any]:
-    return lambda: function(*args)
-
-
-@contextmanager
-def _named_as(file: UploadFile) -> Iterator[Path]:
-    """The file under its remote base name (MLflow names an artifact after the local file)."""
-    base = posixpath.basename(file.remote_name)
-    if file.path.name == base:
-        yield file.path
-        return
-    with tempfile.TemporaryDirectory(prefix="gmr-") as tmp:
-        link = Path(tmp) / base
-        link.symlink_to(file.path.resolve())
-        yield link

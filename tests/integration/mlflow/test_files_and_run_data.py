@@ -130,3 +130,17 @@ def test_version_tags_are_on_its_run_too(mlflow_backend: MlflowBackend, unique_m
     mlflow_backend.create_model(unique_model, "")
     mv = mlflow_backend.create_version(unique_model, "1.0.0", "", {"gitlab.CI_JOB_ID": "42"})
     assert mlflow_backend.get_run_data(mv.run_id).tags["gitlab.CI_JOB_ID"] == "42"
+
+
+def test_embedded_registry_keeps_artifacts_under_the_artifact_root(
+    sqlite_uri: str, unique_model: str, tmp_path: Path
+) -> None:
+    root = tmp_path / "mlartifacts"
+    backend = MlflowBackend(sqlite_uri, artifact_root=str(root))
+    mv = _version(backend, unique_model)
+    backend.upload(mv, _upload_files(tmp_path / "src"), concurrency=2)
+    stored = root / unique_model / mv.run_id / "artifacts"
+    assert mv.package_url == stored.as_uri()
+    assert (stored / "weights" / "deep" / "er" / "b.bin").read_bytes() == TREE[
+        "weights/deep/er/b.bin"
+    ]
