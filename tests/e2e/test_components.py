@@ -135,6 +135,21 @@ def test_two_models_bump_their_own_way_and_a_tag_publishes_its_version(
     assert classifier["run"]["metrics"] == pytest.approx(metrics)
 
 
+def test_a_merge_request_pipeline_publishes_a_prerelease(
+    make_project: ProjectFactory, double: Double
+) -> None:
+    project = make_project(example_pipeline("minimal.gitlab-ci.yml"))
+    assert_succeeded(project.run(), double)
+    merge_request = {
+        "CI_PIPELINE_SOURCE": "merge_request_event",
+        "CI_MERGE_REQUEST_IID": "7",
+        "CI_PIPELINE_IID": "42",
+    }
+    run = project.run(variables=merge_request, unset=("CI_COMMIT_BRANCH",))
+    assert_succeeded(run, double)
+    assert versions_of(double, "churn-classifier") == ["1.0.0", "1.0.1-mr.7.42"]
+
+
 def test_an_input_is_data_never_shell_code(
     make_project: ProjectFactory, double: Double, tmp_path: Path
 ) -> None:
