@@ -138,7 +138,8 @@ def publish_json(result: PublishResult) -> dict[str, Any]:
     plan = result.plan
     data: dict[str, Any] = {
         "model": plan.model,
-        "version": plan.version,
+        # A lost race moves publish to a later version than the plan's.
+        "version": result.model_version.version if result.model_version else plan.version,
         "dry_run": result.dry_run,
         "created_model": plan.create_model,
         "resumed": plan.resume,
