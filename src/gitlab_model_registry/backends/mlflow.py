@@ -15,15 +15,16 @@ from __future__ import annotations
 import posixpath
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from gitlab_model_registry import metadata
-from gitlab_model_registry.backends import ProgressCallback
+from gitlab_model_registry.backends import Backend, ProgressCallback
 from gitlab_model_registry.backends._mlflow_support import (
     SEMVER_TAG,
     SHA256_HASHED_TAG_PREFIX,
@@ -44,6 +45,7 @@ from gitlab_model_registry.errors import (
     IntegrityError,
     NotFoundError,
     RegistryError,
+    UsageError,
     VersionTakenError,
 )
 from gitlab_model_registry.files import sha256_file
@@ -68,15 +70,35 @@ class MlflowBackend:
 
     def __init__(self, tracking_uri: str, *, artifact_root: str | None = None) -> None:
         """``artifact_root``: where artifacts of experiments this backend creates are stored
-        (a local directory or URI); None lets the tracking server or MLflow decide."""
-        from mlflow import MlflowClient
+        (a local directory or URI); None lets the tracking server or MLflow decide.
 
+        Imports mlflow now (a missing extra is a usage error) but opens the registry on first
+        use, so callers can quiet mlflow's loggers in between (it creates SQLite tables then).
+        """
+        try:
+            import mlflow  # noqa: F401
+        except ImportError as exc:
+            raise UsageError(
+                "MLflow registries need the mlflow extra",
+                hint="pip install 'gitlab-model-registry[mlflow]'",
+            ) from exc
         self.tracking_uri = tracking_uri
         self.artifact_root = artifact_root
-        self._client: Any = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        self._opened: Any = None
+        self._opening = threading.Lock()
         self._experiments: dict[str, str] = {}
         http = tracking_uri.startswith(("http://", "https://"))
         self._ui_base = scrub(tracking_uri, mask="").rstrip("/") if http else ""
+
+    @property
+    def _client(self) -> Any:
+        with self._opening:  # the first use may come from upload threads
+            if self._opened is None:
+                from mlflow import MlflowClient
+
+                with mlflow_errors(f"opening {self.describe()}"):
+                    self._opened = MlflowClient(self.tracking_uri, registry_uri=self.tracking_uri)
+            return self._opened
 
     def describe(self) -> str:
         return f"MLflow registry at {scrub(self.tracking_uri)}"
@@ -301,6 +323,14 @@ class MlflowBackend:
             got.replace(target)
         report(file.name, file.size, file.size)
 
+    def package_url(self, mv: ModelVersion) -> str:
+        """The run's artifacts page on a tracking server; elsewhere the artifact location."""
+        if not self._ui_base:
+            return mv.package_url
+        with mlflow_errors(f"looking up run {mv.run_id}"):
+            experiment_id = self._client.get_run(mv.run_id).info.experiment_id
+        return f"{self._ui_base}/#/experiments/{experiment_id}/runs/{mv.run_id}/artifacts"
+
     # -- run data ------------------------------------------------------------------------
 
     def log_run_data(self, run_id: str, data: RunData) -> None:
@@ -362,3 +392,9 @@ class MlflowBackend:
             package_url=str(mv.source or ""),
             created_at=iso_time(mv.creation_timestamp),
         )
+
+
+if TYPE_CHECKING:  # mypy proves the class satisfies the protocol
+
+    def _conforms(backend: MlflowBackend) -> Backend:
+        return backend

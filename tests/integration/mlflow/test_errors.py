@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from gitlab_model_registry.backends.mlflow import MlflowBackend
-from gitlab_model_registry.errors import AuthError, RegistryError
+from gitlab_model_registry.errors import AuthError, RegistryError, UsageError
 
 SECRET = "glpat-s3cr3t-never-shown"
 
@@ -88,3 +88,11 @@ def test_importing_the_backend_does_not_import_mlflow() -> None:
         "sys.exit(any(m.split('.')[0] == 'mlflow' for m in sys.modules))"
     )
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+def test_missing_mlflow_extra_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # what `import mlflow` sees without it
+    with pytest.raises(UsageError) as caught:
+        MlflowBackend("sqlite:///never-created.db")
+    assert "gitlab-model-registry[mlflow]" in caught.value.hint
+    assert caught.value.exit_code == 2

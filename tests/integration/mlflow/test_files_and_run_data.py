@@ -144,3 +144,15 @@ def test_embedded_registry_keeps_artifacts_under_the_artifact_root(
     assert (stored / "weights" / "deep" / "er" / "b.bin").read_bytes() == TREE[
         "weights/deep/er/b.bin"
     ]
+
+
+def test_package_url_shows_where_the_files_are(
+    mlflow_backend: MlflowBackend, unique_model: str
+) -> None:
+    mv = _version(mlflow_backend, unique_model)
+    url = mlflow_backend.package_url(mv)
+    if mlflow_backend.tracking_uri.startswith("http"):
+        assert url.startswith(f"{mlflow_backend.tracking_uri}/#/experiments/")
+        assert url.endswith(f"/runs/{mv.run_id}/artifacts")
+    else:
+        assert url.startswith("file:///") and url.endswith(f"/{mv.run_id}/artifacts")
