@@ -43,15 +43,15 @@ def _read_line(process: subprocess.Popen[str], timeout: float) -> str:
     return process.stdout.readline()
 
 
-def start(workdir: Path, *extra: str) -> Standalone:
+def start(workdir: Path, *extra: str, seeded: bool = True) -> Standalone:
     """Run ``python -m tests.gitlab_double`` with the seeded credentials; wait for its READY line.
 
-    Data go to ``workdir/data``; stderr to ``workdir/stderr.log`` (a pipe nobody reads could fill up
-    and block the server).
+    ``seeded=False`` passes only ``extra``. Data go to ``workdir/data``; stderr to
+    ``workdir/stderr.log`` (a pipe nobody reads could fill up and block the server).
     """
     (workdir / "data").mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "tests.gitlab_double", "--host", "127.0.0.1", "--port", "0"]
-    command += ["--data-dir", str(workdir / "data"), *command_args(), *extra]
+    command += ["--data-dir", str(workdir / "data"), *(command_args() if seeded else []), *extra]
     began = time.monotonic()
     with (workdir / "stderr.log").open("w") as stderr:
         process = subprocess.Popen(

@@ -13,6 +13,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.gitlab_double.control import DoubleClient
+from tests.gitlab_double.seed import DEVELOPER_TOKEN
+
 from .helpers import TIMEOUT, bearer, call, model_with_version, upload
 from .standalone import READY_LINE, start, stop
 
@@ -40,6 +43,35 @@ def test_starts_within_the_bound(tmp_path: Path) -> None:
     stop(server.process)
     print(f"double start-up (process spawn to READY): {server.startup_seconds:.3f} s")
     assert server.startup_seconds < STARTUP_BOUND_S
+
+
+def test_without_options_serves_the_default_project_1_group_project(tmp_path: Path) -> None:
+    server = start(tmp_path, "--token", "glpat-only:api:developer", seeded=False)
+    try:
+        project = call("GET", f"{server.url}/api/v4/projects/1", token="glpat-only")
+        assert project.json()["path_with_namespace"] == "group/project"
+        assert call("GET", f"{server.url}/api/v4/projects/2", token="glpat-only").status_code == 404
+        assert (
+            call("GET", f"{server.url}/api/v4/projects/1", token=DEVELOPER_TOKEN).status_code == 401
+        )
+    finally:
+        stop(server.process)
+
+
+def test_start_up_faults_apply_and_reset_restores_them(tmp_path: Path) -> None:
+    options = ["--fault-rate", "1", "--fault-statuses", "503", "--seed", "5", "--latency-ms", "200"]
+    server = start(tmp_path, *options)
+    try:
+        began = time.monotonic()
+        assert call("GET", f"{server.url}/api/v4/projects/1").status_code == 503
+        assert time.monotonic() - began >= 0.19
+        control = DoubleClient(server.url)
+        control.set_faults(fault_rate=0.0, latency_ms=0)
+        assert call("GET", f"{server.url}/api/v4/projects/1").status_code == 200
+        control.reset()
+        assert call("GET", f"{server.url}/api/v4/projects/1").status_code == 503
+    finally:
+        stop(server.process)
 
 
 def test_project_is_found_by_id_and_by_url_encoded_path(double: Any) -> None:
