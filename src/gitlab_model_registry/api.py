@@ -92,7 +92,7 @@ def publish(
     with observer.phase("upload", f"Uploading {len(upload_files)} file(s)"):
         uploaded, skipped = _upload(backend, mv, upload_files, request.concurrency, observer)
     with observer.phase("metadata", "Logging params, metrics and the CI link"):
-        backend.log_run_data(mv.run_id, RunData(request.params, request.metrics, _ci_tags(ci)))
+        backend.log_run_data(mv.run_id, RunData(request.params, request.metrics, ci_tags(ci)))
     mv = replace(mv, package_url=backend.package_url(mv))
     return PublishResult(plan=plan, model_version=mv, uploaded=uploaded, skipped=skipped)
 
@@ -122,7 +122,7 @@ def _create_version(
     backend: Backend, request: PublishRequest, ci: CiContext, version: str, observer: Observer
 ) -> ModelVersion:
     publish_id = uuid.uuid4().hex
-    tags = {**_ci_tags(ci), PUBLISH_ID_TAG: publish_id}
+    tags = {**ci_tags(ci), PUBLISH_ID_TAG: publish_id}
     description = request.description or _default_description(ci)
     bumped = request.version in (None, versioning.AUTO) and not _pinned_by_ci(request, ci)
     for _ in range(MAX_VERSION_ATTEMPTS):
@@ -176,7 +176,7 @@ def _upload(
     return tuple(uploaded), tuple(skipped)
 
 
-def _ci_tags(ci: CiContext) -> dict[str, str]:
+def ci_tags(ci: CiContext) -> dict[str, str]:
     """Run/version tags linking the version to its CI job; ``gitlab.CI_JOB_ID`` makes GitLab link it."""
     tags = {
         "gitlab.CI_JOB_ID": ci.job_id,

@@ -73,6 +73,28 @@ class _Body:
         return iter(self._reader)
 
 
+class _Relay:
+    """A GET response's body relayed into a PUT: known length, hashed as it passes."""
+
+    def __init__(self, response: requests.Response, size: int, on_bytes: Callable[[int], None]):
+        self._response, self._size, self._on_bytes = response, size, on_bytes
+        self._digest = hashlib.sha256()
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[bytes]:
+        done = 0
+        for chunk in self._response.iter_content(CHUNK):
+            self._digest.update(chunk)
+            done += len(chunk)
+            self._on_bytes(done)
+            yield chunk
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+
 class Transfer:
     def __init__(
         self,
@@ -87,6 +109,11 @@ class Transfer:
         self._session, self._headers = session, headers
         self._timeout, self._verify = timeout, verify
         self._policy, self._sleep = policy, sleep
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The credentials this transfer sends (for relaying a download from another project)."""
+        return dict(self._headers)
 
     def put_many(
         self,
@@ -120,6 +147,56 @@ class Transfer:
                 return reader.hexdigest()
 
             return self._retrying(attempt, f"uploading {file.remote_name}")
+
+    def copy_many(
+        self,
+        jobs: Sequence[tuple[str, str, RemoteFile]],
+        *,
+        source_headers: dict[str, str],
+        concurrency: int,
+        progress: ProgressCallback | None = None,
+    ) -> dict[str, str]:
+        """Stream each (source URL, target URL, file) from GET to PUT; returns name -> sha256."""
+        tasks = [
+            partial(self.copy, src, source_headers, dst, file, progress) for src, dst, file in jobs
+        ]
+        digests = _parallel(tasks, concurrency)
+        return {file.name: digest for (_, _, file), digest in zip(jobs, digests, strict=True)}
+
+    def copy(
+        self,
+        source_url: str,
+        source_headers: dict[str, str],
+        url: str,
+        file: RemoteFile,
+        progress: ProgressCallback | None = None,
+    ) -> str:
+        """GET ``source_url`` and PUT its bytes to ``url`` as they arrive: no copy on disk."""
+        on_bytes = _reporter(progress, file.name, file.size)
+
+        def attempt() -> str:
+            with self._session.get(
+                source_url,
+                headers=source_headers,
+                timeout=self._timeout,
+                verify=self._verify,
+                stream=True,
+            ) as source:
+                _check(source, file.name)
+                relay = _Relay(source, file.size, on_bytes)
+                response = self._session.put(
+                    url,
+                    data=relay if file.size else b"",
+                    headers=self._headers,
+                    timeout=self._timeout,
+                    verify=self._verify,
+                )
+                _check(response, file.name)
+            if file.sha256 and relay.hexdigest() != file.sha256:
+                raise _Transient(f"sha256 mismatch for {file.name}")
+            return relay.hexdigest()
+
+        return self._retrying(attempt, f"copying {file.name}")
 
     def get_many(
         self,

@@ -81,6 +81,19 @@ class Backend(Protocol):
         """Download files into ``dest`` (tree restored), each verified against its sha256."""
         ...
 
+    def copy_from(
+        self,
+        source: Backend,
+        src: ModelVersion,
+        dst: ModelVersion,
+        files: Sequence[RemoteFile],
+        *,
+        concurrency: int,
+        progress: ProgressCallback | None = None,
+    ) -> list[RemoteFile]:
+        """Copy files of ``src`` (in ``source``) into ``dst`` here, each sha256 verified."""
+        ...
+
     def package_url(self, mv: ModelVersion) -> str:
         """Web URL of the version's files (GitLab: its package page), or "" if none."""
         ...

@@ -18,7 +18,8 @@ import gitlab.exceptions
 import requests
 
 from gitlab_model_registry import versioning
-from gitlab_model_registry.backends import ProgressCallback
+from gitlab_model_registry.backends import Backend, ProgressCallback
+from gitlab_model_registry.backends._copy import copy_via_disk
 from gitlab_model_registry.backends._gitlab_errors import API_TOKEN_HINT, ApiErrors, TransferErrors
 from gitlab_model_registry.errors import (
     NotFoundError,
@@ -175,6 +176,31 @@ class GitLabBackend:
         with self._transfer_errors():
             self._transfer.get_many(jobs, concurrency=concurrency, progress=progress)
 
+    def copy_from(
+        self,
+        source: Backend,
+        src: ModelVersion,
+        dst: ModelVersion,
+        files: Sequence[RemoteFile],
+        *,
+        concurrency: int,
+        progress: ProgressCallback | None = None,
+    ) -> list[RemoteFile]:
+        if not isinstance(source, GitLabBackend):
+            return copy_via_disk(
+                source, self, src, dst, files, concurrency=concurrency, progress=progress
+            )
+        jobs = [(source._file_url(src, f.name), self._file_url(dst, f.name), f) for f in files]
+        with self._transfer_errors():
+            digests = self._transfer.copy_many(
+                jobs,
+                source_headers=source._transfer.headers,
+                concurrency=concurrency,
+                progress=progress,
+            )
+        stored = {f.name: f for f in self.list_files(dst)}
+        return [_verified_copy(f, digests[f.name], stored.get(f.name)) for f in files]
+
     def package_url(self, mv: ModelVersion) -> str:
         package = self._package(mv.model, mv.version)
         web_path = (package or {}).get("_links", {}).get("web_path", "")
@@ -290,3 +316,8 @@ def _verified(local: UploadFile, digest: str, stored: RemoteFile | None) -> Remo
             hint="the upload was corrupted on the way; publish again",
         )
     return RemoteFile(local.remote_name, local.size, digest)
+
+
+def _verified_copy(source: RemoteFile, digest: str, stored: RemoteFile | None) -> RemoteFile:
+    local = UploadFile(Path(source.name), source.name, source.size)
+    return _verified(local, digest, stored)

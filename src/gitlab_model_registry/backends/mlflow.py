@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 from gitlab_model_registry import metadata
 from gitlab_model_registry.backends import Backend, ProgressCallback
+from gitlab_model_registry.backends._copy import copy_via_disk
 from gitlab_model_registry.backends._mlflow_support import (
     SEMVER_TAG,
     SHA256_HASHED_TAG_PREFIX,
@@ -322,6 +323,21 @@ class MlflowBackend:
             target.parent.mkdir(parents=True, exist_ok=True)
             got.replace(target)
         report(file.name, file.size, file.size)
+
+    def copy_from(
+        self,
+        source: Backend,
+        src: ModelVersion,
+        dst: ModelVersion,
+        files: Sequence[RemoteFile],
+        *,
+        concurrency: int,
+        progress: ProgressCallback | None = None,
+    ) -> list[RemoteFile]:
+        # MLflow's client logs artifacts from local files only.
+        return copy_via_disk(
+            source, self, src, dst, files, concurrency=concurrency, progress=progress
+        )
 
     def package_url(self, mv: ModelVersion) -> str:
         """The run's artifacts page on a tracking server; elsewhere the artifact location."""

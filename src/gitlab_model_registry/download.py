@@ -1,0 +1,110 @@
+"""Download, list and inspect versions: the read side of the registry."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import semver
+
+from gitlab_model_registry import versioning
+from gitlab_model_registry.backends import Backend
+from gitlab_model_registry.errors import NotFoundError, UsageError
+from gitlab_model_registry.models import ModelVersion, RemoteFile, RunData
+from gitlab_model_registry.observer import NULL_OBSERVER, Observer
+
+LATEST = "latest"
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    version: ModelVersion
+    files: tuple[RemoteFile, ...]
+    dest: Path
+
+
+@dataclass(frozen=True)
+class VersionDetails:
+    version: ModelVersion
+    files: tuple[RemoteFile, ...]
+    run: RunData
+
+
+def versions(backend: Backend, model: str) -> list[ModelVersion]:
+    """Every version of ``model``, newest (highest semver) first."""
+    if backend.get_model(model) is None:
+        raise NotFoundError(f"model {model!r} not found on {backend.describe()}")
+    found = [v for v in backend.list_versions(model) if versioning.is_semver(v.version)]
+    return sorted(found, key=lambda v: semver.Version.parse(v.version), reverse=True)
+
+
+def resolve(backend: Backend, model: str, spec: str) -> ModelVersion:
+    """The version named by ``spec``: an exact semver, ``latest``, or a constraint (``>=1.2,<2``)."""
+    if versioning.is_semver(spec):
+        chosen = spec
+    else:
+        candidates = [v.version for v in versions(backend, model)]
+        if spec != LATEST:
+            candidates = [v for v in candidates if versioning.satisfies(v, spec)]
+        if not candidates:
+            raise NotFoundError(f"no version of {model} matches {spec!r}")
+        chosen = candidates[0]
+    found = backend.get_version(model, chosen)
+    if found is None:
+        raise NotFoundError(f"{model} {chosen} not found on {backend.describe()}")
+    return found
+
+
+def show(backend: Backend, model: str, spec: str) -> VersionDetails:
+    mv = resolve(backend, model, spec)
+    files = tuple(backend.list_files(mv))
+    return VersionDetails(mv, files, backend.get_run_data(mv.run_id) if mv.run_id else RunData())
+
+
+def download(
+    backend: Backend,
+    model: str,
+    spec: str,
+    dest: Path,
+    *,
+    force: bool = False,
+    concurrency: int = 4,
+    observer: Observer = NULL_OBSERVER,
+) -> DownloadResult:
+    """Download a version's files into ``dest``, which appears only once complete and verified."""
+    _check_destination(dest, force)
+    with observer.phase("resolve", f"Resolving {model} {spec}"):
+        mv = resolve(backend, model, spec)
+        files = tuple(backend.list_files(mv))
+        observer.log(f"{model} {mv.version}: {len(files)} file(s)")
+    partial = dest.parent / f".{dest.name}.gmr-{uuid.uuid4().hex[:8]}"
+    partial.mkdir(parents=True)
+    try:
+        with observer.phase("download", f"Downloading {len(files)} file(s)"):
+            backend.download(
+                mv, files, partial, concurrency=concurrency, progress=observer.progress
+            )
+        _move_into_place(partial, dest)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return DownloadResult(mv, files, dest)
+
+
+def _check_destination(dest: Path, force: bool) -> None:
+    if dest.exists() and not dest.is_dir():
+        raise UsageError(f"{dest} exists and is not a directory", hint="choose another --dest")
+    if dest.is_dir() and any(dest.iterdir()) and not force:
+        raise UsageError(
+            f"{dest} is not empty", hint="choose an empty --dest, or pass --force to replace it"
+        )
+
+
+def _move_into_place(partial: Path, dest: Path) -> None:
+    """Swap the complete download in; an existing ``dest`` (with --force) is removed after."""
+    old = dest.parent / f".{dest.name}.gmr-old-{uuid.uuid4().hex[:8]}"
+    if dest.exists():
+        dest.rename(old)
+    partial.rename(dest)
+    shutil.rmtree(old, ignore_errors=True)

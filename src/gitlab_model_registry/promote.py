@@ -1,0 +1,142 @@
+"""The promote use case: a checked, verified copy of a version under a new version or project."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from gitlab_model_registry import gates, versioning
+from gitlab_model_registry.api import ci_tags
+from gitlab_model_registry.backends import Backend
+from gitlab_model_registry.errors import ConflictError, NotFoundError, UsageError, VersionTakenError
+from gitlab_model_registry.models import CiContext, ModelVersion, RemoteFile, RunData
+from gitlab_model_registry.observer import NULL_OBSERVER, Observer
+
+PROMOTED_FROM = "promoted-from"
+#: Tags that describe the source's own job and creation; the promoted version gets its own.
+_NOT_COPIED = ("gitlab.", "ci.", "gmr.")
+
+
+@dataclass(frozen=True)
+class PromoteRequest:
+    model: str
+    version: str
+    to_version: str | None = None
+    release: bool = False
+    to_project: str | None = None
+    gates: Sequence[str] = ()
+    concurrency: int = 4
+
+
+@dataclass(frozen=True)
+class PromoteResult:
+    source: ModelVersion
+    target: ModelVersion
+    copied: tuple[RemoteFile, ...]
+    skipped: tuple[RemoteFile, ...]
+    resumed: bool
+
+
+def target_version(request: PromoteRequest) -> str:
+    """--to, or the release of the source's prerelease (--release), or the source's own version."""
+    source = versioning.parse(request.version)
+    if request.to_version and request.release:
+        raise UsageError("--to and --release are exclusive", hint="use one of them")
+    if request.to_version:
+        return str(versioning.parse(request.to_version))
+    if request.release:
+        return str(source.finalize_version())
+    if not request.to_project:
+        raise UsageError(
+            "nothing to promote to", hint="pass --to SEMVER, --release or --to-project"
+        )
+    return str(source)
+
+
+def promote(
+    source: Backend,
+    target: Backend,
+    request: PromoteRequest,
+    ci: CiContext,
+    *,
+    source_ref: str,
+    observer: Observer = NULL_OBSERVER,
+) -> PromoteResult:
+    """Promote ``request.version`` of ``request.model`` from ``source`` into ``target``."""
+    checks = [gates.parse(g) for g in request.gates]
+    to_version = target_version(request)
+    if to_version == request.version and not request.to_project:
+        raise UsageError(
+            f"{request.version} is already that version", hint="pass --to or --release"
+        )
+    with observer.phase("resolve", f"Checking {request.model} {request.version}"):
+        src = source.get_version(request.model, request.version)
+        if src is None:
+            raise NotFoundError(
+                f"{request.model} {request.version} not found on {source.describe()}"
+            )
+        data = source.get_run_data(src.run_id)
+        gates.check(checks, data.metrics, f"{request.model} {request.version}")
+        files = source.list_files(src)
+        observer.log(
+            f"gates passed: {', '.join(map(str, checks)) or 'none given'}; {len(files)} file(s)"
+        )
+    with observer.phase("create", f"Creating {request.model} {to_version}"):
+        dst, resumed = _claim_target(target, request.model, to_version, source_ref, files, ci)
+    with observer.phase("copy", f"Copying {len(files)} file(s)"):
+        present = {f.name: f for f in target.list_files(dst)}
+        todo = [f for f in files if not _same(present.get(f.name), f)]
+        copied = target.copy_from(
+            source, src, dst, todo, concurrency=request.concurrency, progress=observer.progress
+        )
+    with observer.phase("metadata", "Copying params and metrics, linking the CI job"):
+        tags = {k: v for k, v in data.tags.items() if not k.startswith(_NOT_COPIED)}
+        tags |= ci_tags(ci) | {PROMOTED_FROM: source_ref}
+        target.log_run_data(dst.run_id, RunData(data.params, data.metrics, tags))
+    dst = replace(dst, package_url=target.package_url(dst))
+    skipped = tuple(f for f in files if f not in todo)
+    return PromoteResult(src, dst, tuple(copied), skipped, resumed)
+
+
+def _claim_target(
+    target: Backend,
+    model: str,
+    version: str,
+    source_ref: str,
+    files: Sequence[RemoteFile],
+    ci: CiContext,
+) -> tuple[ModelVersion, bool]:
+    """Create the target version, or resume one that an earlier run of this promotion began."""
+    if target.get_model(model) is None:
+        target.create_model(model, "")
+    existing = target.get_version(model, version)
+    if existing is None:
+        tags = ci_tags(ci) | {PROMOTED_FROM: source_ref}
+        description = f"Promoted from {source_ref}"
+        try:
+            return target.create_version(model, version, description, tags), False
+        except VersionTakenError:
+            existing = target.get_version(model, version)
+            if existing is None:
+                raise
+    _check_resumable(target, existing, source_ref, files)
+    return existing, True
+
+
+def _check_resumable(
+    target: Backend, existing: ModelVersion, source_ref: str, files: Sequence[RemoteFile]
+) -> None:
+    wanted = {f.name: f for f in files}
+    stored = target.list_files(existing)
+    differing = [f.name for f in stored if not _same(wanted.get(f.name), f)]
+    promoted_from = existing.tags.get(PROMOTED_FROM)
+    if differing or (promoted_from and promoted_from != source_ref):
+        raise ConflictError(
+            f"{existing.model} {existing.version} already exists with other content "
+            f"({', '.join(differing[:3]) or 'promoted from ' + str(promoted_from)})",
+            hint="promote to another version with --to",
+        )
+
+
+def _same(a: RemoteFile | None, b: RemoteFile | None) -> bool:
+    return a is not None and b is not None and a.size == b.size and a.sha256 == b.sha256
