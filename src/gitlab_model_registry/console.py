@@ -14,10 +14,14 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from gitlab_model_registry.files import human_size
 from gitlab_model_registry.models import ModelVersion, PublishResult
+
+if TYPE_CHECKING:
+    from gitlab_model_registry.download import DownloadResult, VersionDetails
+    from gitlab_model_registry.promote import PromoteResult
 
 PROGRESS_STEP = 0.10  # a progress line per ~10 % ...
 PROGRESS_INTERVAL = 15.0  # ... or per ~15 s off a terminal
@@ -129,7 +133,7 @@ def render_publish(result: PublishResult, *, as_json: bool) -> str:
         [
             f"Published {mv.model} {mv.version}",
             f"  files: {len(result.uploaded)} uploaded, {len(result.skipped)} already present",
-            f"  {mv.web_url}" if mv.web_url else f"  version id {mv.version_id}",
+            f"  {_link(mv)}",
         ]
     )
 
@@ -173,3 +177,92 @@ def write_dotenv(path: Path, values: Mapping[str, str]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text("".join(f"{k}={v}\n" for k, v in values.items()), encoding="utf-8")
     tmp.replace(path)
+
+
+def _link(mv: ModelVersion) -> str:
+    """Where to look at a version: its web page, else its files (a local registry has no page)."""
+    return mv.web_url or mv.package_url or f"version id {mv.version_id}"
+
+
+def _dump(data: object) -> str:
+    return json.dumps(data, indent=2, sort_keys=True)
+
+
+def render_promote(result: PromoteResult, *, as_json: bool) -> str:
+    src, dst = result.source, result.target
+    if as_json:
+        return _dump(
+            {
+                "source": asdict(src),
+                "model_version": asdict(dst),
+                "version": dst.version,
+                "resumed": result.resumed,
+                "copied": [asdict(f) for f in result.copied],
+                "skipped": [asdict(f) for f in result.skipped],
+            }
+        )
+    return "\n".join(
+        [
+            f"Promoted {src.model} {src.version} -> {dst.version}",
+            f"  files: {len(result.copied)} copied, {len(result.skipped)} already present",
+            f"  {_link(dst)}",
+        ]
+    )
+
+
+def render_download(result: DownloadResult, *, as_json: bool) -> str:
+    mv = result.version
+    if as_json:
+        return _dump(
+            {
+                "model": mv.model,
+                "version": mv.version,
+                "dest": str(result.dest),
+                "files": [asdict(f) for f in result.files],
+            }
+        )
+    size = human_size(sum(f.size for f in result.files))
+    return f"Downloaded {mv.model} {mv.version}: {len(result.files)} file(s), {size} into {result.dest}"
+
+
+def render_versions(found: list[ModelVersion], *, as_json: bool) -> str:
+    if as_json:
+        return _dump([asdict(mv) for mv in found])
+    width = max((len(mv.version) for mv in found), default=0)
+    return "\n".join(f"{mv.version:<{width}}  {_created(mv)}  {_link(mv)}" for mv in found)
+
+
+def render_show(details: VersionDetails, *, as_json: bool) -> str:
+    mv, run = details.version, details.run
+    if as_json:
+        return _dump(
+            {
+                "model_version": asdict(mv),
+                "files": [asdict(f) for f in details.files],
+                "params": run.params,
+                "metrics": run.metrics,
+                "tags": run.tags,
+            }
+        )
+    lines = [f"{mv.model} {mv.version}  ({_link(mv)})", f"  created: {_created(mv)}"]
+    if mv.description:
+        lines.append(f"  description: {mv.description}")
+    if job := run.tags.get("ci.job_url") or run.tags.get("gitlab.CI_JOB_ID"):
+        lines.append(f"  CI job: {job}")
+    lines.append(f"  files ({len(details.files)}):")
+    lines += [
+        f"    {f.name}  {human_size(f.size)}  sha256 {f.sha256 or '?'}" for f in details.files
+    ]
+    for title, values in (("params", run.params), ("metrics", run.metrics), ("tags", run.tags)):
+        lines.append(f"  {title} ({len(values)}):")
+        lines += [f"    {k} = {v}" for k, v in sorted(values.items())]
+    return "\n".join(lines)
+
+
+def _created(mv: ModelVersion) -> str:
+    """Registries report seconds or milliseconds since the epoch, or an ISO date."""
+    raw = mv.created_at
+    if not raw.isdigit():
+        return raw or "-"
+    seconds = int(raw) / (1000 if len(raw) > 11 else 1)
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(seconds))

@@ -1,0 +1,79 @@
+"""The ``gmr`` command line: flags -> Settings -> one library call -> rendering.
+
+This package is the only importer of click, and ``main`` is the single exception boundary that
+maps errors to one-line messages and the exit codes of the design's table.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+import click
+
+from gitlab_model_registry import __version__
+from gitlab_model_registry.cli import lifecycle, publish
+from gitlab_model_registry.errors import GmrError
+
+_SHOW_TRACEBACK = 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="gmr")
+def cli() -> None:
+    """Publish, promote and download models in GitLab's Model registry (or any MLflow registry)."""
+
+
+for command in (
+    publish.publish,
+    publish.next_version,
+    lifecycle.promote,
+    lifecycle.download,
+    lifecycle.versions,
+    lifecycle.show,
+):
+    cli.add_command(command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and turn every failure into one line and an exit code."""
+    verbosity = _verbosity(argv or sys.argv[1:])
+    logging.basicConfig(
+        level=logging.DEBUG if verbosity >= 2 else logging.WARNING, format="%(message)s"
+    )
+    try:
+        cli.main(args=argv, prog_name="gmr", standalone_mode=False)
+    except click.exceptions.Abort:
+        _fail("aborted", 130)
+    except click.ClickException as error:
+        _fail(error.format_message(), 2, hint=f"see: gmr {' '.join(_command(argv))} --help")
+    except GmrError as error:
+        if verbosity >= _SHOW_TRACEBACK:
+            logging.exception("traceback")
+        _fail(error.message, error.exit_code, hint=error.hint)
+    except Exception as error:  # the boundary: anything else is a bug
+        if verbosity >= _SHOW_TRACEBACK:
+            logging.exception("traceback")
+        _fail(
+            f"unexpected error: {type(error).__name__}: {error}",
+            1,
+            hint="re-run with -vv for the traceback",
+        )
+    sys.exit(0)
+
+
+def _verbosity(args: list[str]) -> int:
+    """-v/-vv counted before click parses, so errors raised while parsing honour it too."""
+    return sum(
+        1 if a == "--verbose" else len(a) - 1 for a in args if re.fullmatch(r"--verbose|-v+", a)
+    )
+
+
+def _command(argv: list[str] | None) -> list[str]:
+    return [a for a in (argv or sys.argv[1:])[:1] if not a.startswith("-")]
+
+
+def _fail(message: str, code: int, *, hint: str = "") -> None:
+    click.echo(f"error: {message}" + (f" — {hint}" if hint else ""), err=True)
+    sys.exit(code)

@@ -1,0 +1,172 @@
+"""`gmr promote`, `gmr download`, `gmr versions` and `gmr show`.
+
+MODEL and VERSION fall back to MODEL_NAME and MODEL_VERSION, so a job after a publish job (whose
+dotenv report set them) can promote or download "the version this pipeline published".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gitlab_model_registry import download as reading
+from gitlab_model_registry import promote as promoting
+from gitlab_model_registry.cli._context import Context, common_options, required_model
+from gitlab_model_registry.console import (
+    dotenv_values,
+    render_download,
+    render_promote,
+    render_show,
+    render_versions,
+    write_dotenv,
+)
+from gitlab_model_registry.errors import UsageError
+
+MODEL = click.argument("model", envvar=["GMR_MODEL", "MODEL_NAME"], required=False)
+VERSION = click.argument("version", envvar=["GMR_MODEL_VERSION", "MODEL_VERSION"], required=False)
+JSON = click.option(
+    "--json", "as_json", is_flag=True, envvar="GMR_JSON", help="Print the result as JSON."
+)
+CONCURRENCY = click.option(
+    "--concurrency",
+    envvar="GMR_CONCURRENCY",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Parallel transfers.",
+)
+
+
+@click.command()
+@MODEL
+@VERSION
+@click.option(
+    "--to", "to_version", envvar="GMR_TO_VERSION", metavar="SEMVER", help="Version to promote to."
+)
+@click.option(
+    "--release",
+    is_flag=True,
+    envvar="GMR_RELEASE",
+    help="Promote a prerelease to its release (1.4.0-rc.2 -> 1.4.0).",
+)
+@click.option(
+    "--to-project",
+    envvar="GMR_TO_PROJECT",
+    metavar="ID|PATH",
+    help="Promote into another GitLab project.",
+)
+@click.option(
+    "--require",
+    "gates",
+    multiple=True,
+    envvar="GMR_REQUIRE",
+    metavar="'METRIC>=N'",
+    help="A metric gate (>=, >, <=, <, ==); repeatable.",
+)
+@click.option(
+    "--dotenv",
+    envvar="GMR_DOTENV",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write MODEL_* variables of the promoted version.",
+)
+@JSON
+@CONCURRENCY
+@common_options
+def promote(model: str | None, version: str | None, **options: Any) -> None:
+    """Promote VERSION of MODEL: to its release, another version, or another project."""
+    request = promoting.PromoteRequest(
+        model=required_model(model),
+        version=_required_version(version),
+        to_version=options.pop("to_version"),
+        release=options.pop("release"),
+        to_project=options.pop("to_project"),
+        gates=options.pop("gates"),
+        concurrency=options.pop("concurrency"),
+    )
+    dotenv, as_json = options.pop("dotenv"), options.pop("as_json")
+    ctx = Context(options)
+    promoting.target_version(request)  # a bad --to or --release fails before any request
+    source = ctx.backend()
+    result = promoting.promote(
+        source,
+        ctx.target_backend(source, request.to_project),
+        request,
+        ctx.settings.ci,
+        source_ref=ctx.source_ref(request.model, request.version),
+        observer=ctx.console,
+    )
+    if dotenv:
+        write_dotenv(dotenv, dotenv_values(result.target))
+    click.echo(render_promote(result, as_json=as_json))
+
+
+@click.command()
+@MODEL
+@click.argument(
+    "version",
+    envvar=["GMR_MODEL_VERSION", "MODEL_VERSION"],
+    required=False,
+    metavar="[VERSION|latest|CONSTRAINT]",
+)
+@click.option(
+    "--dest",
+    envvar="GMR_DEST",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to download into (must be empty).",
+)
+@click.option("--force", is_flag=True, envvar="GMR_FORCE", help="Replace a non-empty --dest.")
+@JSON
+@CONCURRENCY
+@common_options
+def download(model: str | None, version: str | None, **options: Any) -> None:
+    """Download a version of MODEL (exact, 'latest', or a constraint such as '>=1.2,<2')."""
+    dest, force = options.pop("dest"), options.pop("force")
+    as_json, concurrency = options.pop("as_json"), options.pop("concurrency")
+    ctx = Context(options)
+    result = reading.download(
+        ctx.backend(),
+        required_model(model),
+        version or reading.LATEST,
+        dest,
+        force=force,
+        concurrency=concurrency,
+        observer=ctx.console,
+    )
+    click.echo(render_download(result, as_json=as_json))
+
+
+@click.command()
+@MODEL
+@JSON
+@common_options
+def versions(model: str | None, **options: Any) -> None:
+    """List the versions of MODEL, newest first."""
+    as_json = options.pop("as_json")
+    ctx = Context(options)
+    click.echo(
+        render_versions(reading.versions(ctx.backend(), required_model(model)), as_json=as_json)
+    )
+
+
+@click.command()
+@MODEL
+@VERSION
+@JSON
+@common_options
+def show(model: str | None, version: str | None, **options: Any) -> None:
+    """Show a version of MODEL: files, params, metrics, tags and CI link."""
+    as_json = options.pop("as_json")
+    ctx = Context(options)
+    details = reading.show(ctx.backend(), required_model(model), version or reading.LATEST)
+    click.echo(render_show(details, as_json=as_json))
+
+
+def _required_version(version: str | None) -> str:
+    if not version:
+        raise UsageError(
+            "no version", hint="pass VERSION or set GMR_MODEL_VERSION (or MODEL_VERSION)"
+        )
+    return version

@@ -1,0 +1,151 @@
+"""`gmr publish` and `gmr next-version`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gitlab_model_registry import api
+from gitlab_model_registry.cli._context import Context, F, common_options, required_model
+from gitlab_model_registry.console import dotenv_values, render_publish, write_dotenv
+from gitlab_model_registry.errors import UsageError
+
+BUMP = click.Choice(["major", "minor", "patch", "premajor", "preminor", "prepatch", "prerelease"])
+
+
+def version_options(command: F) -> F:
+    options = [
+        click.option(
+            "--version",
+            "version",
+            envvar="GMR_VERSION",
+            metavar="SEMVER|auto",
+            help="Exact version, or 'auto' to choose from the CI context (tag, merge request, branch).",
+        ),
+        click.option(
+            "--bump",
+            envvar="GMR_BUMP",
+            type=BUMP,
+            help="Bump the registry's latest version (default patch).",
+        ),
+        click.option(
+            "--prerelease-label",
+            envvar="GMR_PRERELEASE_LABEL",
+            default="rc",
+            show_default=True,
+            help="Label of prerelease bumps.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@click.command()
+@click.argument("model", envvar="GMR_MODEL", required=False)
+@click.argument("paths", nargs=-1, type=click.Path())
+@version_options
+@click.option(
+    "--description",
+    envvar="GMR_DESCRIPTION",
+    help="Version description (default: the CI job and commit).",
+)
+@click.option(
+    "--param", "param_pairs", multiple=True, metavar="K=V", help="A parameter; repeatable."
+)
+@click.option(
+    "--params-file",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    envvar="GMR_PARAMS_FILE",
+    help="Parameters from JSON/YAML; repeatable.",
+)
+@click.option(
+    "--metric",
+    "metric_pairs",
+    multiple=True,
+    metavar="K=V",
+    help="A metric (finite number); repeatable.",
+)
+@click.option(
+    "--metrics-file",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    envvar="GMR_METRICS_FILE",
+    help="Metrics from JSON/YAML; repeatable.",
+)
+@click.option(
+    "--dotenv",
+    envvar="GMR_DOTENV",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write MODEL_* variables for artifacts:reports:dotenv.",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, envvar="GMR_JSON", help="Print the result as JSON."
+)
+@click.option(
+    "--dry-run", is_flag=True, envvar="GMR_DRY_RUN", help="Print the plan; write nothing."
+)
+@click.option(
+    "--concurrency",
+    envvar="GMR_CONCURRENCY",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Parallel uploads.",
+)
+@common_options
+def publish(model: str | None, paths: tuple[str, ...], **options: Any) -> None:
+    """Publish MODEL's files (files or directories) as a new version.
+
+    Without PATH arguments the paths come from GMR_FILES (a JSON array or whitespace-separated).
+    """
+    request_options = {
+        k: options.pop(k)
+        for k in ("version", "bump", "prerelease_label", "description", "concurrency", "dry_run")
+    }
+    output = {k: options.pop(k) for k in ("dotenv", "as_json")}
+    metadata = [
+        options.pop(k) for k in ("param_pairs", "params_file", "metric_pairs", "metrics_file")
+    ]
+    ctx = Context(options)
+    params, metrics = api.load_metadata(*metadata)
+    request = api.PublishRequest(
+        model=required_model(model),
+        paths=paths or _paths_from_env(),
+        params=params,
+        metrics=metrics,
+        **request_options,
+    )
+    result = api.publish(ctx.backend(), request, ctx.settings.ci, ctx.console)
+    if output["dotenv"] and result.model_version:
+        write_dotenv(output["dotenv"], dotenv_values(result.model_version))
+    click.echo(render_publish(result, as_json=output["as_json"]))
+
+
+@click.command("next-version")
+@click.argument("model", envvar="GMR_MODEL", required=False)
+@version_options
+@common_options
+def next_version(model: str | None, **options: Any) -> None:
+    """Print the version `publish` would create now; writes nothing."""
+    request_options = {k: options.pop(k) for k in ("version", "bump", "prerelease_label")}
+    ctx = Context(options)
+    request = api.PublishRequest(model=required_model(model), **request_options)
+    click.echo(api.next_version(ctx.backend(), request, ctx.settings.ci))
+
+
+def _paths_from_env() -> tuple[str, ...]:
+    raw = os.environ.get("GMR_FILES", "").strip()
+    if raw.startswith("["):
+        try:
+            paths = json.loads(raw)
+        except ValueError as error:
+            raise UsageError(f"GMR_FILES is not a valid JSON array: {error}") from None
+        return tuple(str(p) for p in paths)
+    return tuple(shlex.split(raw))
