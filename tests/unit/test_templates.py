@@ -1,4 +1,5 @@
-"""The publish component, its examples and the project's pipeline: GitLab's schema and our rules.
+"""The components (publish, promote), their examples and the project's pipeline: GitLab's schema
+and our rules.
 
 GitLab's CI schema is the copy vendored by check-jsonschema. A component template holds two YAML
 documents (the `spec:` header and the jobs), validated one at a time; the jobs document is
@@ -24,37 +25,46 @@ from gitlab_model_registry import __version__
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "templates" / "publish.yml"
+PROMOTE = ROOT / "templates" / "promote.yml"
+TEMPLATES = [TEMPLATE, PROMOTE]
 EXAMPLES = sorted((ROOT / "component" / "examples").glob("*.yml"))
 PIPELINE = ROOT / ".gitlab-ci.yml"
-CATALOG_COMPONENT = "gitlab.com/gitlab-model-registry/gitlab-model-registry/publish"
+CATALOG_PROJECT = "gitlab.com/gitlab-model-registry/gitlab-model-registry"
+CATALOG_COMPONENT = f"{CATALOG_PROJECT}/publish"
 SELF_COMPONENT = "$CI_SERVER_FQDN/$CI_PROJECT_PATH/publish@$CI_COMMIT_SHA"
 IMAGE = "registry.gitlab.com/gitlab-model-registry/gitlab-model-registry"
 REQUIRED_INPUTS = {"model", "files"}
 GLOBAL_KEYWORDS = {"default", "image", "services", "cache", "before_script", "after_script"}
 GLOBAL_KEYWORDS |= {"variables", "stages", "workflow", "include", "spec"}
 SCRIPT_KEYWORDS = ("script", "before_script", "after_script")
-# Where an input may appear in the jobs document: the job's name and these job keywords.
+# Where an input may appear in the jobs document: the job's name and these job keywords
+# (none of them reaches a shell); promote also chooses `when` (options) and the environment.
 INPUT_KEYWORDS = {"stage", "image", "needs", "variables"}
+TEMPLATE_INPUT_KEYWORDS = {
+    TEMPLATE: INPUT_KEYWORDS,
+    PROMOTE: INPUT_KEYWORDS | {"when", "environment"},
+}
 INPUT_BLOCK = re.compile(r"\$\[\[\s*inputs\.([\w-]+)\s*\]\]")
 SAMPLE_REQUIRED = {"model": "churn-classifier", "files": ["model/", "metrics.json"]}
+SAMPLE_INPUTS = {TEMPLATE: SAMPLE_REQUIRED, PROMOTE: {}}
 
 
 def load_documents(path: Path) -> list[Any]:
     return list(yaml.safe_load_all(path.read_text()))
 
 
-def header() -> dict[str, Any]:
-    spec: dict[str, Any] = load_documents(TEMPLATE)[0]["spec"]
+def header(template: Path = TEMPLATE) -> dict[str, Any]:
+    spec: dict[str, Any] = load_documents(template)[0]["spec"]
     return spec
 
 
-def inputs() -> dict[str, dict[str, Any]]:
-    declared: dict[str, dict[str, Any]] = header()["inputs"]
+def inputs(template: Path = TEMPLATE) -> dict[str, dict[str, Any]]:
+    declared: dict[str, dict[str, Any]] = header(template)["inputs"]
     return declared
 
 
-def jobs_document() -> dict[str, Any]:
-    jobs: dict[str, Any] = load_documents(TEMPLATE)[1]
+def jobs_document(template: Path = TEMPLATE) -> dict[str, Any]:
+    jobs: dict[str, Any] = load_documents(template)[1]
     return jobs
 
 
@@ -87,25 +97,29 @@ def interpolate(node: Any, values: dict[str, Any]) -> Any:
 
 
 def as_text(value: Any) -> str:
-    return json.dumps(value) if isinstance(value, list) else str(value)
+    # Arrays become JSON, booleans GitLab's (Ruby's) true/false.
+    return json.dumps(value) if isinstance(value, list | bool) else str(value)
 
 
-def input_values(**given: Any) -> dict[str, Any]:
-    defaults = {name: spec["default"] for name, spec in inputs().items() if "default" in spec}
-    return {**defaults, **SAMPLE_REQUIRED, **given}
+def input_values(template: Path = TEMPLATE, **given: Any) -> dict[str, Any]:
+    declared = inputs(template)
+    defaults = {name: spec["default"] for name, spec in declared.items() if "default" in spec}
+    return {**defaults, **SAMPLE_INPUTS[template], **given}
 
 
-def interpolated_job(**given: Any) -> tuple[str, dict[str, Any]]:
-    (name, job), *others = interpolate(jobs_document(), input_values(**given)).items()
+def interpolated_job(template: Path = TEMPLATE, **given: Any) -> tuple[str, dict[str, Any]]:
+    document = interpolate(jobs_document(template), input_values(template, **given))
+    (name, job), *others = document.items()
     assert not others, "the template defines exactly one job"
     return name, job
 
 
-def input_problems(given: dict[str, Any]) -> list[str]:
+def input_problems(given: dict[str, Any], template: Path = TEMPLATE) -> list[str]:
     """What GitLab would refuse in an include's inputs: unknown or missing names, bad values."""
-    declared = inputs()
+    declared = inputs(template)
+    required = {name for name, spec in declared.items() if "default" not in spec}
     problems = [f"unknown input {name!r}" for name in given if name not in declared]
-    problems += [f"missing input {name!r}" for name in REQUIRED_INPUTS - set(given)]
+    problems += [f"missing input {name!r}" for name in required - set(given)]
     for name, value in given.items():
         problems += value_problems(name, value, declared.get(name, {}))
     return problems
@@ -115,6 +129,8 @@ def value_problems(name: str, value: Any, spec: dict[str, Any]) -> list[str]:
     kind = spec.get("type", "string")
     if kind == "array":
         return [] if isinstance(value, list) else [f"{name}: not an array"]
+    if kind == "boolean":
+        return [] if isinstance(value, bool) else [f"{name}: not a boolean"]
     if not isinstance(value, str):
         return [f"{name}: not a string"]
     if "options" in spec and value not in spec["options"]:
@@ -150,14 +166,20 @@ def input_occurrences(
 # --- GitLab's schema -------------------------------------------------------------------------
 
 
-def test_template_is_a_spec_header_then_the_jobs() -> None:
-    documents = load_documents(TEMPLATE)
+def by_name(path: Path) -> str:
+    return path.name
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=by_name)
+def test_template_is_a_spec_header_then_the_jobs(template: Path) -> None:
+    documents = load_documents(template)
     assert len(documents) == 2
     assert set(documents[0]) == {"spec"}
 
 
-def test_template_header_matches_gitlab_schema() -> None:
-    assert schema_errors(load_documents(TEMPLATE)[0]) == []
+@pytest.mark.parametrize("template", TEMPLATES, ids=by_name)
+def test_template_header_matches_gitlab_schema(template: Path) -> None:
+    assert schema_errors(load_documents(template)[0]) == []
 
 
 @pytest.mark.parametrize(
@@ -167,6 +189,27 @@ def test_template_header_matches_gitlab_schema() -> None:
 )
 def test_template_jobs_match_gitlab_schema_once_interpolated(given: dict[str, Any]) -> None:
     document = interpolate(jobs_document(), input_values(**given))
+    assert schema_errors(document) == []
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {},
+        {
+            **{"job-name": "promote-embedder", "stage": "release", "needs": ["publish-embedder"]},
+            **{"model": "embedder", "version": "2.1.0-rc.3", "to-version": "2.1.0"},
+            **{"release": False, "to-project": "group/production", "when": "on_success"},
+            **{
+                "require": ["accuracy>=0.9", "loss<0.3"],
+                "environment": "review/$CI_COMMIT_REF_SLUG",
+            },
+        },
+    ],
+    ids=["defaults", "every-kind-of-input"],
+)
+def test_promote_jobs_match_gitlab_schema_once_interpolated(given: dict[str, Any]) -> None:
+    document = interpolate(jobs_document(PROMOTE), input_values(PROMOTE, **given))
     assert schema_errors(document) == []
 
 
@@ -186,10 +229,12 @@ def test_pipelines_match_gitlab_schema(path: Path) -> None:
 # --- our rules for the template ------------------------------------------------------------
 
 
-def test_every_input_is_described() -> None:
-    undescribed = [n for n, s in inputs().items() if not str(s.get("description", "")).strip()]
+@pytest.mark.parametrize("template", TEMPLATES, ids=by_name)
+def test_every_input_is_described(template: Path) -> None:
+    declared = inputs(template)
+    undescribed = [n for n, s in declared.items() if not str(s.get("description", "")).strip()]
     assert undescribed == []
-    assert header()["description"].strip()
+    assert header(template)["description"].strip()
 
 
 def test_only_model_and_files_are_required_and_they_have_no_default() -> None:
@@ -210,8 +255,9 @@ def test_input_kinds_and_defaults() -> None:
     assert set(declared) >= {"params-file", "metrics-file", "description", "stage", "job-name"}
 
 
-def test_default_image_is_this_release_of_the_project_image() -> None:
-    assert inputs()["image"]["default"] == f"{IMAGE}:{__version__}"
+@pytest.mark.parametrize("template", TEMPLATES, ids=by_name)
+def test_default_image_is_this_release_of_the_project_image(template: Path) -> None:
+    assert inputs(template)["image"]["default"] == f"{IMAGE}:{__version__}"
 
 
 @pytest.mark.parametrize("value", ["auto", "1.4.0", "v1.4.0", "1.4.0-rc.1", "2.0.0+build.7"])
@@ -224,25 +270,30 @@ def test_version_input_refuses_other_values(value: str) -> None:
     assert value_problems("version", value, inputs()["version"])
 
 
-def test_no_global_keywords() -> None:
-    document = jobs_document()
+@pytest.mark.parametrize("template", TEMPLATES, ids=by_name)
+def test_no_global_keywords(template: Path) -> None:
+    document = jobs_document(template)
     assert GLOBAL_KEYWORDS.isdisjoint(document)
     for name, job in document.items():
         assert isinstance(job, dict) and "script" in job, f"{name} is not a job"
 
 
-def test_inputs_never_reach_a_script_line() -> None:
-    for job in jobs_document().values():
+@pytest.mark.parametrize("template", TEMPLATES, ids=by_name)
+def test_inputs_never_reach_a_script_line(template: Path) -> None:
+    for job in jobs_document(template).values():
         lines = [line for keyword in SCRIPT_KEYWORDS for line in job.get(keyword, [])]
         assert lines
         assert [line for line in lines if "$[[" in line] == []
 
 
-def test_inputs_reach_the_job_only_as_variables_name_stage_image_and_needs() -> None:
-    occurrences = list(input_occurrences(jobs_document()))
-    misplaced = [(p, n) for p, n in occurrences if p and (len(p) < 2 or p[1] not in INPUT_KEYWORDS)]
+@pytest.mark.parametrize("template", TEMPLATES, ids=by_name)
+def test_inputs_reach_the_job_only_as_variables_name_stage_image_and_needs(template: Path) -> None:
+    allowed = TEMPLATE_INPUT_KEYWORDS[template]
+    occurrences = list(input_occurrences(jobs_document(template)))
+    misplaced = [(p, n) for p, n in occurrences if p and (len(p) < 2 or p[1] not in allowed)]
     assert misplaced == []
-    assert {name for _, name in occurrences} == set(inputs()), "every input used, none undeclared"
+    used = {name for _, name in occurrences}
+    assert used == set(inputs(template)), "every input used, none undeclared"
 
 
 def test_the_script_is_gmr_publish_reading_the_environment() -> None:
@@ -261,26 +312,117 @@ def test_files_reach_gmr_as_a_json_array() -> None:
     assert json.loads(job["variables"]["GMR_FILES"]) == files
 
 
-def test_token_is_named_by_an_input_never_written() -> None:
-    _, job = interpolated_job(**{"token-variable": "REGISTRY_TOKEN"})
+@pytest.mark.parametrize("template", TEMPLATES, ids=by_name)
+def test_token_is_named_by_an_input_never_written(template: Path) -> None:
+    _, job = interpolated_job(template, **{"token-variable": "REGISTRY_TOKEN"})
     variables = job["variables"]
     assert variables["GMR_TOKEN_VARIABLE"] == "REGISTRY_TOKEN"
     assert {"GMR_TOKEN", "GITLAB_TOKEN", "MLFLOW_TRACKING_TOKEN"}.isdisjoint(variables)
-    assert "$REGISTRY_TOKEN" not in json.dumps(job) and "glpat-" not in TEMPLATE.read_text()
+    assert "$REGISTRY_TOKEN" not in json.dumps(job) and "glpat-" not in template.read_text()
 
 
-def test_dotenv_report_is_also_a_normal_artifact() -> None:
-    _, job = interpolated_job()
+@pytest.mark.parametrize("template", TEMPLATES, ids=by_name)
+def test_dotenv_report_is_also_a_normal_artifact(template: Path) -> None:
+    _, job = interpolated_job(template)
     dotenv = job["variables"]["GMR_DOTENV"]
     assert job["artifacts"]["reports"]["dotenv"] == dotenv
     assert dotenv in job["artifacts"]["paths"]
 
 
 def test_job_name_stage_and_needs_come_from_inputs() -> None:
-    name, job = interpolated_job(**{"job-name": "publish-embedder", "stage": "publish"})
+    name, job = interpolated_job(TEMPLATE, **{"job-name": "publish-embedder", "stage": "publish"})
     assert (name, job["stage"], job["needs"]) == ("publish-embedder", "publish", [])
     _, job = interpolated_job(needs=["train"])
     assert job["needs"] == ["train"]
+
+
+# --- the promote component -------------------------------------------------------------------
+
+
+def test_promote_needs_no_input_and_defaults_to_the_published_version() -> None:
+    declared = inputs(PROMOTE)
+    assert {name for name, spec in declared.items() if "default" not in spec} == set()
+    defaults = {name: spec["default"] for name, spec in declared.items()}
+    assert defaults["model"] == "$MODEL_NAME" and defaults["version"] == "$MODEL_VERSION"
+    assert (defaults["to-version"], defaults["release"], defaults["to-project"]) == ("", True, "")
+    assert (defaults["require"], defaults["token-variable"]) == ([], "GMR_TOKEN")
+    assert (defaults["when"], declared["when"]["options"]) == ("manual", ["manual", "on_success"])
+    assert defaults["environment"] == "production"
+    # The publish component's job, whose dotenv report names the version.
+    assert defaults["needs"] == [inputs()["job-name"]["default"]]
+    assert {declared[n].get("type") for n in ("require", "needs")} == {"array"}
+    assert declared["release"]["type"] == "boolean"
+
+
+def test_the_script_is_gmr_promote_reading_the_environment() -> None:
+    name, job = interpolated_job(PROMOTE)
+    assert (name, job["script"]) == ("promote-model", ["gmr promote"])
+    variables = job["variables"]
+    assert all(isinstance(value, str) for value in variables.values())
+    assert variables["GMR_MODEL"] == "$MODEL_NAME"
+    assert variables["GMR_MODEL_VERSION"] == "$MODEL_VERSION"
+    assert (variables["GMR_TO_VERSION"], variables["GMR_TO_PROJECT"]) == ("", "")
+    assert variables["GMR_RELEASE"].strip() == "true"
+    assert json.loads(variables["GMR_REQUIRE"]) == []
+
+
+def test_promote_inputs_reach_gmr() -> None:
+    gates = ["accuracy>=0.9", "log_loss<0.3"]
+    given = {"release": False, "require": gates, "to-project": "group/production"}
+    _, job = interpolated_job(PROMOTE, **given, **{"to-version": "2.0.0"})
+    variables = job["variables"]
+    assert variables["GMR_RELEASE"].strip() == "false"
+    assert json.loads(variables["GMR_REQUIRE"]) == gates
+    assert (variables["GMR_TO_VERSION"], variables["GMR_TO_PROJECT"]) == (
+        "2.0.0",
+        "group/production",
+    )
+
+
+def test_promotion_is_a_blocking_manual_deployment_by_default() -> None:
+    """Allowed to fail (a manual job's default), a refused gate would let later jobs run."""
+    _, job = interpolated_job(PROMOTE)
+    assert (job["when"], job["allow_failure"]) == ("manual", False)
+    assert job["environment"] == {"name": "production"}
+    assert job["needs"] == ["publish-model"]
+    _, job = interpolated_job(PROMOTE, when="on_success", environment="staging")
+    assert (job["when"], job["allow_failure"], job["environment"]["name"]) == (
+        "on_success",
+        False,
+        "staging",
+    )
+
+
+def test_promote_dotenv_differs_from_the_publish_one() -> None:
+    """A job needing both jobs must not get two reports written to one artifact path."""
+    promoted = interpolated_job(PROMOTE)[1]["variables"]["GMR_DOTENV"]
+    assert promoted != interpolated_job()[1]["variables"]["GMR_DOTENV"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "accepted"),
+    [
+        ("version", "$MODEL_VERSION", True),
+        ("version", "${RC_VERSION}", True),
+        ("version", "1.4.0-rc.2", True),
+        ("version", "latest", False),
+        ("version", "$(touch pwned)", False),
+        ("to-version", "", True),
+        ("to-version", "1.4.0", True),
+        ("to-version", "1.4", False),
+        ("to-project", "", True),
+        ("to-project", "2", True),
+        ("to-project", "group/sub.group/production", True),
+        ("to-project", "$PRODUCTION_PROJECT", True),
+        ("to-project", "a; touch pwned", False),
+        ("environment", "review/$CI_COMMIT_REF_SLUG", True),
+        ("environment", "", False),
+        ("when", "always", False),
+        ("release", "true", False),
+    ],
+)
+def test_promote_input_values(name: str, value: str, accepted: bool) -> None:
+    assert (value_problems(name, value, inputs(PROMOTE)[name]) == []) is accepted
 
 
 # --- examples and the project's pipeline -----------------------------------------------------
@@ -291,8 +433,21 @@ def test_examples_include_this_release_with_valid_inputs(path: Path) -> None:
     includes = component_includes(path)
     assert includes
     for include in includes:
-        assert include["component"] == f"{CATALOG_COMPONENT}@{__version__}"
-        assert input_problems(include.get("inputs", {})) == []
+        found = re.fullmatch(
+            rf"{re.escape(CATALOG_PROJECT)}/([\w-]+)@{re.escape(__version__)}", include["component"]
+        )
+        assert found, f"{include['component']} is not a component of this release"
+        template = ROOT / "templates" / f"{found[1]}.yml"
+        assert template in TEMPLATES
+        assert input_problems(include.get("inputs", {}), template) == []
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_examples_run_this_release_of_the_image(path: Path) -> None:
+    (document,) = load_documents(path)
+    jobs = [job for job in document.values() if isinstance(job, dict)]
+    images = {job["image"] for job in jobs if str(job.get("image", "")).startswith(IMAGE)}
+    assert images <= {f"{IMAGE}:{__version__}"}
 
 
 def test_input_check_reports_what_gitlab_refuses() -> None:
