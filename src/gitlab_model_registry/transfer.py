@@ -269,7 +269,7 @@ def _check(response: requests.Response, name: str) -> None:
     if response.status_code in RETRY_STATUSES:
         raise _Transient(f"HTTP {response.status_code}", _retry_after(response))
     raise TransferError(
-        f"{name}: HTTP {response.status_code} {_message(response)}", status=response.status_code
+        f"{name}: HTTP {response.status_code} ({_message(response)})", status=response.status_code
     )
 
 

@@ -75,10 +75,14 @@ class TransferErrors:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, tb: Any
     ) -> None:
-        if isinstance(error, TransferError) and error.status in (401, 403):
+        if not isinstance(error, TransferError):
+            return
+        refused = error.status in (401, 403) or "Project Not Found" in error.message
+        if refused:
             raise AuthError(
                 f"GitLab refused the {self._token_kind} for model files ({error.status}): {error.message}",
-                hint="file transfers need a token of a Developer (uploads) or Reporter (downloads); "
+                hint="file transfers need a token of a Developer (uploads) or Reporter (downloads) "
+                "of the project, a job token of another project also its allowlist; "
                 "choose the token with --upload-token job|api",
             ) from error
 

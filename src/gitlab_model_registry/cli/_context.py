@@ -102,8 +102,8 @@ class Context:
             "timeout",
             "upload_token",
         )
-        flags = Flags(**{name: options.pop(name) for name in names})
-        self.settings = Settings.resolve(flags, os.environ, Path.cwd())
+        self.flags = Flags(**{name: options.pop(name) for name in names})
+        self.settings = Settings.resolve(self.flags, os.environ, Path.cwd())
 
     def backend(self) -> Backend:
         if self.settings.backend == "gitlab":
@@ -135,7 +135,12 @@ class Context:
             )
         from gitlab_model_registry.backends.gitlab import GitLabBackend
 
-        return GitLabBackend(replace(self.settings, project=to_project))
+        # A job token reaches another project only through that project's allowlist: transfer
+        # with the API token unless --upload-token job was asked for.
+        settings = replace(self.settings, project=to_project)
+        if self.flags.upload_token != "job":
+            settings = replace(settings, upload_token="api")
+        return GitLabBackend(settings)
 
     def source_ref(self, model: str, version: str) -> str:
         """How a promoted version names its source: ``<project>/<model>@<version>``."""
