@@ -4,10 +4,17 @@ and the MLflow artifact routes that read them (§1.3)."""
 from __future__ import annotations
 
 import re
-from urllib.parse import quote, unquote
+from urllib.parse import quote, quote_plus, unquote
 
 from tests.gitlab_double import auth
-from tests.gitlab_double.errors import bad_request, forbidden, grape, message, not_found
+from tests.gitlab_double.errors import (
+    bad_request,
+    forbidden,
+    grape,
+    internal_error,
+    message,
+    not_found,
+)
 from tests.gitlab_double.mlflow_common import authorize as mlflow_authorize
 from tests.gitlab_double.records import Package, PackageFile, Project
 from tests.gitlab_double.routing import Request, Response, Router
@@ -103,19 +110,23 @@ def _file_response(record: PackageFile) -> Response:
 def list_artifacts(request: Request) -> Response:
     """``?path=<mv_id>`` lists the version's files by stored name; a sub-path lists nothing."""
     _, project = mlflow_authorize(request, write=False)
-    target = str(request.params().get("path") or "").strip("/")
-    version_ref, _, sub_path = target.partition("/")
-    package = _version_package(request, project, version_ref)
+    target = request.params().get("path")
+    if target is None:
+        raise internal_error()  # GitLab calls nil.split here
+    version_ref, _, sub_path = str(target).partition("/")
     if sub_path:
-        return Response(body={"files": []})
+        return Response(body={"files": []})  # MLflow probing a "directory": never a 404
+    package = _version_package(request, project, version_ref)
     files = [{"path": f.name, "file_size": f.size, "is_dir": False} for f in package.live_files()]
     return Response(body={"files": files})
 
 
 def download_artifact(request: Request) -> Response:
+    """GitLab looks the file up with ``CGI.escape`` (space -> ``+``), unlike uploads (``%20``):
+    a file whose name has a space is stored but not found here, as on GitLab."""
     with request.app.registry.lock:
         _, project = mlflow_authorize(request, write=False)
-        name = stored_name(request.args["path"])
+        name = quote_plus(unquote(request.args["path"]), safe="")
         record = _live_file(request, project, request.args["version"], name)
     return _file_response(record)
 
