@@ -1,4 +1,4 @@
-"""The e2e tier: a user's project whose .gitlab-ci.yml includes the publish component, run by
+"""The e2e tier: a user's project whose .gitlab-ci.yml includes the components, run by
 gitlab-ci-local against the GitLab double, then checked through the double's state.
 
 How the pipelines run under gitlab-ci-local (pinned to 4.73.0 by .ci/run):
@@ -40,6 +40,8 @@ EXAMPLES_DIR = COMPONENT_DIR / "examples"
 SAMPLE_FILES = ("model", "tokenizer", "metrics.json", "params.yaml", "train.py")
 CATALOG_INCLUDE = f"gitlab.com/gitlab-model-registry/gitlab-model-registry/publish@{__version__}"
 LOCAL_INCLUDE = "$CI_SERVER_FQDN/$CI_PROJECT_PATH/publish@$CI_COMMIT_SHA"
+PROMOTE_CATALOG_INCLUDE = CATALOG_INCLUDE.replace("/publish@", "/promote@")
+PROMOTE_LOCAL_INCLUDE = LOCAL_INCLUDE.replace("/publish@", "/promote@")
 ORIGIN = "git@gitlab.example.com:group/project.git"
 PIPELINE_TIMEOUT_S = 180
 COMMAND_TIMEOUT_S = 30
@@ -105,10 +107,15 @@ class UserProject:
         self.git(*identity, "commit", "-q", "-m", message)
 
     def run(
-        self, *jobs: str, variables: dict[str, str] | None = None, unset: tuple[str, ...] = ()
+        self,
+        *jobs: str,
+        variables: dict[str, str] | None = None,
+        unset: tuple[str, ...] = (),
+        manual: tuple[str, ...] = (),
     ) -> PipelineRun:
         """Run the pipeline (or ``jobs``) as a runner would, with the double as GitLab;
-        ``variables`` add to or override the predefined ones, ``unset`` removes some."""
+        ``variables`` add to or override the predefined ones, ``unset`` removes some;
+        ``manual`` names the `when: manual` jobs someone starts (the others do not run)."""
         given = {**ci_variables(self.double), **(variables or {})}
         command = [
             self.gitlab_ci_local,
@@ -116,6 +123,8 @@ class UserProject:
             *("--no-color", "--force-shell-executor", "--shell-isolation"),
             *(arg for name, value in given.items() for arg in ("--variable", f"{name}={value}")),
             *(arg for name in unset for arg in ("--unset-variable", name)),
+            # Array options take every word up to the next option: never last before ``jobs``.
+            *(arg for name in manual for arg in ("--manual", name)),
             # Overriding predefined variables is the point here: no warning on stdout.
             *("--ignore-predefined-vars", ",".join([*given, *unset])),
             *jobs,
@@ -159,6 +168,7 @@ def example_pipeline(name: str, inputs: dict[str, Any] | None = None) -> str:
     text = (EXAMPLES_DIR / name).read_text()
     assert CATALOG_INCLUDE in text, f"{name} does not include {CATALOG_INCLUDE}"
     text = text.replace(CATALOG_INCLUDE, LOCAL_INCLUDE)
+    text = text.replace(PROMOTE_CATALOG_INCLUDE, PROMOTE_LOCAL_INCLUDE)
     if not inputs:
         return text
     document = yaml.safe_load(text)
