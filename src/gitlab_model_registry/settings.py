@@ -82,6 +82,7 @@ class Settings:
     backend: "gitlab" or "mlflow" (selection rules in ``resolve``).
     gitlab_url: GitLab base URL without ``/api/v4`` (GitLab backend only).
     project: numeric id or full path of the GitLab project.
+    project_path: the project's full path when known (for messages and references).
     token: API token for the MLflow-compatible and packages APIs (Bearer).
     job_token: ``CI_JOB_TOKEN`` inside a GitLab job.
     upload_token: which token uploads and downloads files: "job" (CI default) or "api".
@@ -94,6 +95,7 @@ class Settings:
     backend: BackendKind
     gitlab_url: str = ""
     project: str = ""
+    project_path: str = ""
     token: Secret | None = None
     job_token: Secret | None = None
     upload_token: Literal["job", "api"] = "api"
@@ -156,6 +158,7 @@ class Settings:
             backend="gitlab",
             gitlab_url=_strip_api(url).rstrip("/"),
             project=project,
+            project_path=_project_path(project, env),
             job_token=job_token,
             upload_token=choice,
             **common,
@@ -167,6 +170,13 @@ def _api_token(flags: Flags, env: Mapping[str, str]) -> Secret | None:
     named = env.get(flags.token_variable) if flags.token_variable else None
     value = flags.token or named or env.get("GITLAB_TOKEN") or env.get("MLFLOW_TRACKING_TOKEN")
     return Secret(value) if value else None
+
+
+def _project_path(project: str, env: Mapping[str, str]) -> str:
+    """The project's readable path: as given, or CI_PROJECT_PATH for the job's own project id."""
+    if not project.isdigit():
+        return project
+    return env.get("CI_PROJECT_PATH", "") if project == env.get("CI_PROJECT_ID") else ""
 
 
 def _upload_choice(value: str) -> Literal["job", "api"]:

@@ -74,3 +74,28 @@ def test_missing_token_is_a_usage_error_naming_the_token_kind(
 
     assert code == 2
     assert "api scope" in err and "Developer" in err
+
+
+@pytest.mark.parametrize(
+    "require", ['["accuracy>=0.9", "loss=>0.2"]', "accuracy>=0.9 loss=>0.2"], ids=["json", "words"]
+)
+def test_gates_from_the_environment_are_checked_before_any_request(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, require: str
+) -> None:
+    monkeypatch.setenv("GMR_REQUIRE", require)
+
+    code, _, err = run(capsys, "promote", "m", "1.0.0-rc.1", "--release", *GITLAB)
+
+    assert code == 2
+    assert "bad gate 'loss=>0.2'" in err
+
+
+def test_to_version_wins_over_release_from_the_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GMR_RELEASE", "true")
+
+    code, _, err = run(capsys, "promote", "m", "1.0.0-rc.1", "--to", "not-semver", *GITLAB)
+
+    assert code == 2
+    assert "'not-semver' is not a semantic version" in err

@@ -144,7 +144,10 @@ class Context:
 
     def source_ref(self, model: str, version: str) -> str:
         """How a promoted version names its source: ``<project>/<model>@<version>``."""
-        where = self.settings.project if self.settings.backend == "gitlab" else "mlflow"
+        settings = self.settings
+        where = (
+            settings.project_path or settings.project if settings.backend == "gitlab" else "mlflow"
+        )
         return f"{where}/{model}@{version}"
 
 

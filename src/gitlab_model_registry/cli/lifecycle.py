@@ -6,6 +6,7 @@ dotenv report set them) can promote or download "the version this pipeline publi
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,24 @@ from gitlab_model_registry.console import (
     write_dotenv,
 )
 from gitlab_model_registry.errors import UsageError
+
+
+class GatesFromEnv(click.types.StringParamType):
+    """A gate; GMR_REQUIRE holds several, whitespace-separated or as a JSON array (which is
+    what the promote component's array input becomes inside a variable)."""
+
+    name = "gate"
+
+    def split_envvar_value(self, rv: str) -> list[str]:
+        text = rv.strip()
+        if not text.startswith("["):
+            return text.split()
+        try:
+            gates = json.loads(text)
+        except ValueError as error:
+            raise UsageError(f"GMR_REQUIRE is not a valid JSON array: {error}") from None
+        return [str(gate) for gate in gates]
+
 
 MODEL = click.argument("model", envvar=["GMR_MODEL", "MODEL_NAME"], required=False)
 VERSION = click.argument("version", envvar=["GMR_MODEL_VERSION", "MODEL_VERSION"], required=False)
@@ -62,6 +81,7 @@ CONCURRENCY = click.option(
     "gates",
     multiple=True,
     envvar="GMR_REQUIRE",
+    type=GatesFromEnv(),
     metavar="'METRIC>=N'",
     help="A metric gate (>=, >, <=, <, ==); repeatable.",
 )
@@ -79,8 +99,8 @@ def promote(model: str | None, version: str | None, **options: Any) -> None:
     request = promoting.PromoteRequest(
         model=required_model(model),
         version=_required_version(version),
+        release=_release(options.pop("release"), options["to_version"]),
         to_version=options.pop("to_version"),
-        release=options.pop("release"),
         to_project=options.pop("to_project"),
         gates=options.pop("gates"),
         concurrency=options.pop("concurrency"),
@@ -170,3 +190,9 @@ def _required_version(version: str | None) -> str:
             "no version", hint="pass VERSION or set GMR_MODEL_VERSION (or MODEL_VERSION)"
         )
     return version
+
+
+def _release(release: bool, to_version: str | None) -> bool:
+    """An explicit --to wins over GMR_RELEASE from the environment (the component's default)."""
+    source = click.get_current_context().get_parameter_source("release")
+    return release and not (to_version and source is click.core.ParameterSource.ENVIRONMENT)

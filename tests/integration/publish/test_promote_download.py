@@ -61,7 +61,7 @@ def test_promote_rc_to_release_keeps_files_params_and_metrics(
     release = double.control.version("iris", "1.4.0")
     assert release["run"]["params"] == {"lr": "0.1"}
     assert release["run"]["metrics"] == {"accuracy": 0.93, "loss": 0.2}
-    assert release["run"]["tags"]["promoted-from"] == "1/iris@1.4.0-rc.1"
+    assert release["run"]["tags"]["promoted-from"] == "group/project/iris@1.4.0-rc.1"
     assert release["ci_job_id"] == double.job_id
     assert "MODEL_VERSION=1.4.0\n" in (gmr.cwd / "p.env").read_text()
 
@@ -226,5 +226,5 @@ def test_versions_and_show(gmr: Gmr, double: Double, rc: dict[str, object]) -> N
         "weights/layer+2.bin",
     }
     assert shown.json["metrics"] == {"accuracy": 0.93, "loss": 0.2}
-    assert "promoted-from = 1/iris@1.4.0-rc.1" in text.stdout
+    assert "promoted-from = group/project/iris@1.4.0-rc.1" in text.stdout
     assert json.loads(listed.stdout)[0]["web_url"].startswith(double.url)
