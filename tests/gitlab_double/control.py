@@ -35,6 +35,14 @@ class DoubleClient:
     def add_project(self, id: int, path: str) -> None:
         self._call("POST", "projects", {"id": id, "path": path})
 
+    def corrupt_file(self, model: str, semver: str, name: str, project_id: int = 1) -> None:
+        """Change a stored file's bytes behind GitLab's back (its recorded sha256 stays).
+
+        ``name`` is the decoded path, e.g. ``weights/a.bin``.
+        """
+        body = {"model": model, "version": semver, "file": name, "project_id": project_id}
+        self._call("POST", "corrupt", body)
+
     def requests(self) -> list[dict[str, Any]]:
         """The GitLab requests served since the last reset: method, path, status, credential."""
         result: list[dict[str, Any]] = self._call("GET", "requests")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from tests.gitlab_double.config import ROLES
 from tests.gitlab_double.errors import grape
@@ -52,6 +52,31 @@ def _role(params: dict[str, Any]) -> str:
     if role not in ROLES:
         raise grape(f"role must be one of {', '.join(ROLES)}")
     return role
+
+
+def corrupt_file(request: Request) -> Response:
+    """Flip the first byte of a stored file (its recorded sha256 stays): a bad download."""
+    params = request.params()
+    registry = request.app.registry
+    with registry.lock:
+        record = _stored_file(registry, params)
+        with record.disk_path.open("r+b") as handle:
+            first = handle.read(1)
+            handle.seek(0)
+            handle.write(bytes([first[0] ^ 0xFF]) if first else b"\0")
+    return Response(body={})
+
+
+def _stored_file(registry: Registry, params: dict[str, Any]) -> PackageFile:
+    project = registry.projects.get(int(params.get("project_id", 1)))
+    model = project.models.get(str(params.get("model"))) if project else None
+    versions = model.versions.values() if model else []
+    version = next((v for v in versions if v.semver == params.get("version")), None)
+    package = registry.packages.get(version.package_id) if version else None
+    record = package.newest_file(quote(str(params.get("file")), safe="")) if package else None
+    if record is None:
+        raise grape("no such stored file", 404)
+    return record
 
 
 def request_log(request: Request) -> Response:
@@ -112,5 +137,6 @@ def register(router: Router) -> None:
     router.add("POST", CONTROL + "tokens", add_token)
     router.add("POST", CONTROL + "jobs", add_job)
     router.add("POST", CONTROL + "projects", add_project)
+    router.add("POST", CONTROL + "corrupt", corrupt_file)
     router.add("GET", CONTROL + "requests", request_log)
     router.add("GET", CONTROL + "state", state)

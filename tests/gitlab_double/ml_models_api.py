@@ -52,7 +52,7 @@ def upload(request: Request) -> Response:
     registry = request.app.registry
     with registry.lock:
         caller, package = _upload_target(request)
-        pipeline = registry.pipeline_of(caller.job) if caller.job else None
+        pipeline = registry.pipeline_of(caller.job, request.base_url) if caller.job else None
     max_size = request.app.max_file_size
     if request.body.length is not None and request.body.length > max_size:
         raise too_large()  # rejected from Content-Length, before reading the body

@@ -142,8 +142,9 @@ class DoubleHandler(BaseHTTPRequestHandler):
         payload = b"" if response.file is not None else response.payload()
         length = response.file.stat().st_size if response.file is not None else len(payload)
         self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(length))
+        if response.status != 204:  # "No Content" carries neither
+            self.send_header("Content-Type", response.content_type)
+            self.send_header("Content-Length", str(length))
         for name, value in response.headers.items():
             self.send_header(name, value)
         if self.close_connection:

@@ -94,7 +94,7 @@ class Registry:
 
     def add_job(self, job_id: str, token: str, role: str) -> Job:
         with self.lock:
-            first_project = min(self.projects) if self.projects else 1
+            first_project = next(iter(self.projects), 1)  # the first one configured
             job = Job(str(job_id), token, role, first_project, self._new_user(f"job-{job_id}-user"))
             self.jobs[job.id] = job
             return job
@@ -213,7 +213,7 @@ class Registry:
                 package.pipeline = pipeline
             return record
 
-    def pipeline_of(self, job: Job) -> dict[str, Any]:
+    def pipeline_of(self, job: Job, base_url: str) -> dict[str, Any]:
         """Build info GitLab attaches to a package uploaded with a job token."""
         project = self.projects.get(job.project_id)
         path = project.path if project else "group/project"
@@ -228,7 +228,7 @@ class Registry:
             "source": "push",
             "created_at": stamp,
             "updated_at": stamp,
-            "web_url": f"/{path}/-/pipelines/{job.id}",
+            "web_url": f"{base_url}/{path}/-/pipelines/{job.id}",
             "user": {"id": job.user.id, "username": job.user.username, "name": job.user.username},
         }
 
