@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable
 from email.message import Message
-from typing import BinaryIO
 
 from tests.gitlab_double.errors import grape
 
@@ -17,7 +17,7 @@ class BodyReader:
     """Reads one request's body on demand; sends ``100 Continue`` before the first read."""
 
     def __init__(
-        self, rfile: BinaryIO, headers: Message, send_continue: Callable[[], None] | None
+        self, rfile: io.BufferedIOBase, headers: Message, send_continue: Callable[[], None] | None
     ) -> None:
         self._rfile = rfile
         self._send_continue = send_continue
@@ -42,7 +42,7 @@ class BodyReader:
         self._start()
         if self.chunked and self._left == 0 and not self._next_chunk():
             return 0
-        count = self._rfile.readinto(buffer[: min(len(buffer), self._left)])
+        count: int = self._rfile.readinto(buffer[: min(len(buffer), self._left)])
         if not count:
             raise ConnectionError("client closed the connection mid-body")
         self._left -= count

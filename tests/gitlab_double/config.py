@@ -48,7 +48,7 @@ class FaultSettings:
             "drop_rate": float,
             "seed": int,
             "max_file_size": int,
-            "fault_statuses": lambda v: tuple(int(s) for s in v),  # type: ignore[attr-defined]
+            "fault_statuses": lambda v: tuple(int(s) for s in v),
         }
         unknown = set(changes) - set(converters)
         if unknown:

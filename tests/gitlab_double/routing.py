@@ -97,14 +97,14 @@ class Router:
     def add(self, method: str, pattern: str, handler: Handler, *, streams: bool = False) -> None:
         self.routes.append(Route(method, re.compile(pattern + r"\Z"), handler, streams))
 
-    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | str | None:
-        """The route and its groups; ``"405"`` when the path exists for other methods only."""
-        path_known = False
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        """The route for this method (HEAD is served as GET) and its path groups."""
         for route in self.routes:
             found = route.pattern.match(path)
-            if found is None:
-                continue
-            if route.method == method or (method == "HEAD" and route.method == "GET"):
+            if found and (route.method == method or (method, route.method) == ("HEAD", "GET")):
                 return route, {k: v for k, v in found.groupdict().items() if v is not None}
-            path_known = True
-        return "405" if path_known else None
+        return None
+
+    def knows_path(self, path: str) -> bool:
+        """Some method is routed here (so a miss is a 405, not a 404)."""
+        return any(route.pattern.match(path) for route in self.routes)

@@ -106,10 +106,10 @@ class DoubleHandler(BaseHTTPRequestHandler):
     def _serve(self, request: Request, router: Router) -> Response:
         found = router.match(request.method, request.path)
         if found is None:
+            if router.knows_path(request.path):
+                return Response(405, {"error": "405 Not Allowed"})
             return Response(404, {"error": "404 Not Found"})
-        if found == "405":
-            return Response(405, {"error": "405 Not Allowed"})
-        route, request.args = found  # type: ignore[misc]
+        route, request.args = found
         try:
             if route.streams_body:
                 return route.handler(request)
@@ -123,8 +123,8 @@ class DoubleHandler(BaseHTTPRequestHandler):
             return Response(400, {"error": "connection closed mid-body"})
         except Exception:
             traceback.print_exc(file=sys.stderr)
-            error = internal_error()
-            return Response(error.status, error.body)
+            unhandled = internal_error()
+            return Response(unhandled.status, unhandled.body)
 
     def _respond(self, request: Request, response: Response) -> None:
         body = request.body
@@ -179,8 +179,7 @@ class DoubleServer:
         self.httpd = _Server((config.host, config.port), DoubleHandler)
         self.httpd.app = self.app
         self.httpd.verbose = verbose
-        host, port = self.httpd.server_address[:2]
-        self.base_url = f"http://{host}:{port}"
+        self.base_url = f"http://{config.host}:{self.httpd.server_port}"
         self.app.base_url = self.base_url
         self._thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
