@@ -43,16 +43,27 @@ def stored_name(raw_path: str) -> str:
     return quote("/".join(segments), safe="")
 
 
+def _package_status(request: Request) -> str | None:
+    """Optional ``?status=default|hidden``: sets the package's status."""
+    status = request.query.get("status", [None])[-1]
+    if status is not None and status not in ("default", "hidden"):
+        raise grape("status does not have a valid value")
+    return status
+
+
 def _traverses(segment: str) -> bool:
     return segment in (".", "..") or "/" in segment or "\\" in segment or "\x00" in segment
 
 
 def upload(request: Request) -> Response:
     name = stored_name(request.args["path"])
+    status = _package_status(request)
     registry = request.app.registry
     with registry.lock:
         caller, package = _upload_target(request)
         pipeline = registry.pipeline_of(caller.job, request.base_url) if caller.job else None
+        if status is not None:
+            package.status = status
     max_size = request.app.max_file_size
     if request.body.length is not None and request.body.length > max_size:
         raise too_large()  # rejected from Content-Length, before reading the body

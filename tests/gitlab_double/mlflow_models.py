@@ -19,6 +19,7 @@ from tests.gitlab_double.mlflow_common import (
 from tests.gitlab_double.params import as_int, clamp, key_values, optional_str, required_str
 from tests.gitlab_double.records import Model, Project, Version
 from tests.gitlab_double.routing import Request, Response, Router
+from tests.gitlab_double.state import now_s
 
 # Gitlab::Regex.package_name_regex (ASCII \w), which model names must match.
 MODEL_NAME = re.compile(
@@ -73,6 +74,7 @@ def update_model(request: Request) -> Response:
     model = find_model(project, params.get("name"))
     if "description" in params:
         model.description = optional_str(params, "description")
+        model.updated_s = now_s()
     return Response(
         body={"registered_model": render.registered_model(request.base_url, project, model)}
     )

@@ -10,6 +10,7 @@ from tests.gitlab_double.mlflow_common import PREFIX, authorize, find_model
 from tests.gitlab_double.params import key_values, optional_str, required_int
 from tests.gitlab_double.records import Model, Version
 from tests.gitlab_double.routing import Request, Response, Router
+from tests.gitlab_double.state import now_s
 
 VERSION_TAG = "gitlab.version"
 MAX_TEXT = 10_000
@@ -77,6 +78,7 @@ def update_version(request: Request) -> Response:
     if model is None or version is None or len(description) > MAX_TEXT:
         raise mlflow(400, "UPDATE_FAILED")
     version.description = description
+    version.updated_s = now_s()
     body = {"model_version": render.model_version(request.base_url, project, model, version)}
     return Response(body=body)
 
