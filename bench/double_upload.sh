@@ -34,16 +34,20 @@ api() {
     curl -fsS -X POST -H "Authorization: Bearer $token" -H "Content-Type: application/json" \
         -d "$2" "$mlflow/$1"
 }
-api registered-models/create '{"name": "bench"}' >/dev/null
-version_id="$(api model-versions/create '{"name": "bench"}' | "$python" -c \
-    'import json, sys; print(json.load(sys.stdin)["model_version"]["version"])')"
+new_version_id() {
+    api registered-models/create '{"name": "bench"}' >/dev/null
+    api model-versions/create '{"name": "bench"}' | "$python" -c \
+        'import json, sys; print(json.load(sys.stdin)["model_version"]["version"])'
+}
 
 head -c "$((size_mib * 1024 * 1024))" /dev/urandom >"$work/weights.bin"
-sync
-url="$base/api/v4/projects/1/packages/ml_models/$version_id/files/weights.bin"
 timings=()
 for _ in $(seq 1 "$runs"); do
-    # Re-uploading the same name is allowed (a new file record; the newest wins).
+    # Each run starts from an empty double with nothing left to flush, so the disk's write-back
+    # of the previous run's GiB does not compete with this one.
+    curl -fsS -X POST "$base/-/double/reset" >/dev/null
+    url="$base/api/v4/projects/1/packages/ml_models/$(new_version_id)/files/weights.bin"
+    sync
     read -r status seconds < <(curl -sS -o /dev/null -w '%{http_code} %{time_total}\n' \
         -H "Authorization: Bearer $token" -T "$work/weights.bin" "$url")
     [ "$status" = 201 ] || { echo "upload answered $status" >&2; exit 1; }
