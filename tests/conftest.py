@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.gitlab_double.pytest_plugin"]
+pytest_plugins = ["tests.gitlab_double.pytest_plugin", "tests.integration.mlflow.fixtures"]
 
 TIERS = ("unit", "integration", "e2e", "image", "functional")
 TESTS_DIR = Path(__file__).parent

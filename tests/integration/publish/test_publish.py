@@ -6,12 +6,8 @@ import hashlib
 import json
 from pathlib import Path
 
-import pytest
-
 from tests.gitlab_double.pytest_plugin import Double
-from tests.integration.publish.conftest import Gmr, seed_versions, writes
-
-MIXED = ["1.0.0", "1.1.0", "1.2.0-rc.1", "1.1.1", "2.0.0-beta.1", "0.9.0"]
+from tests.integration.publish.conftest import Gmr, seed_versions
 
 
 def sha256(path: Path) -> str:
@@ -40,140 +36,6 @@ def test_new_model_is_created_with_version_files_and_ci_link(
     assert dotenv["MODEL_VERSION"] == "1.0.0"
     assert dotenv["MODEL_VERSION_ID"] == str(version["id"])
     assert dotenv["MODEL_PACKAGE_URL"].startswith(f"{double.url}/{double.project_path}/-/packages/")
-
-
-def test_existing_model_gets_the_next_patch(gmr: Gmr, double: Double, model_dir: Path) -> None:
-    seed_versions(double, "iris", ["1.0.0", "1.0.1"])
-
-    run = gmr("publish", "iris", str(model_dir / "config.json"))
-
-    assert run.code == 0, run.stderr
-    assert double.control.version("iris", "1.0.2") is not None
-    assert len(double.control.model("iris")["versions"]) == 3
-
-
-def test_explicit_version(gmr: Gmr, double: Double, model_dir: Path) -> None:
-    run = gmr("publish", "iris", str(model_dir), "--version", "3.1.4-rc.1+build.7", "--json")
-
-    assert run.code == 0, run.stderr
-    assert run.json["version"] == "3.1.4-rc.1+build.7"
-    assert double.control.version("iris", "3.1.4-rc.1+build.7") is not None
-
-
-@pytest.mark.parametrize(
-    ("bump", "expected"),
-    [
-        ("major", "2.0.0"),  # latest is 2.0.0-beta.1: releasing it
-        ("minor", "2.0.0"),
-        ("patch", "2.0.0"),
-        ("premajor", "3.0.0-rc.1"),
-        ("preminor", "2.1.0-rc.1"),
-        ("prepatch", "2.0.1-rc.1"),
-        ("prerelease", "2.0.0-rc.1"),
-    ],
-)
-def test_every_bump_kind_from_a_mixed_registry(
-    gmr: Gmr, double: Double, model_dir: Path, bump: str, expected: str
-) -> None:
-    seed_versions(double, "iris", MIXED)
-
-    predicted = gmr("next-version", "iris", "--bump", bump)
-    run = gmr("publish", "iris", str(model_dir), "--bump", bump, "--json")
-
-    assert predicted.code == 0, predicted.stderr
-    assert predicted.stdout.strip() == expected
-    assert run.code == 0, run.stderr
-    assert run.json["version"] == expected
-    assert double.control.version("iris", expected) is not None
-
-
-def test_bumps_from_a_registry_of_releases(gmr: Gmr, double: Double) -> None:
-    seed_versions(double, "iris", ["1.0.0", "1.4.2", "1.10.0", "0.3.0"])
-
-    bumped = {
-        kind: gmr("next-version", "iris", "--bump", kind).stdout.strip()
-        for kind in ("major", "minor", "patch", "prerelease")
-    }
-
-    assert bumped == {
-        "major": "2.0.0",
-        "minor": "1.11.0",
-        "patch": "1.10.1",
-        "prerelease": "1.10.1-rc.1",
-    }
-
-
-@pytest.mark.parametrize(
-    ("ci_env", "expected"),
-    [
-        ({"CI_COMMIT_TAG": "v2.5.0"}, "2.5.0"),
-        ({"CI_COMMIT_TAG": "2.5.0-rc.3"}, "2.5.0-rc.3"),
-        ({"CI_MERGE_REQUEST_IID": "17"}, "1.1.2-mr.17.42"),
-        ({"CI_COMMIT_REF_NAME": "feature/x"}, "1.1.2"),
-    ],
-    ids=["tag-with-v", "tag-prerelease", "merge-request", "branch"],
-)
-def test_auto_version_from_the_ci_context(
-    gmr: Gmr, double: Double, model_dir: Path, ci_env: dict[str, str], expected: str
-) -> None:
-    seed_versions(double, "iris", ["1.0.0", "1.1.1"])
-
-    run = gmr("publish", "iris", str(model_dir), "--version", "auto", "--json", env=ci_env)
-
-    assert run.code == 0, run.stderr
-    assert run.json["version"] == expected
-    assert double.control.version("iris", expected) is not None
-
-
-def test_dry_run_writes_nothing(gmr: Gmr, double: Double, model_dir: Path) -> None:
-    seed_versions(double, "iris", ["1.0.0"])
-    before, writes_before = double.control.state(), len(writes(double))
-
-    run = gmr("publish", "iris", str(model_dir), "--param", "lr=0.1", "--dry-run")
-
-    assert run.code == 0, run.stderr
-    assert "1.0.1" in run.stdout and "weights/layer 1.bin" in run.stdout
-    assert "1 param(s)" in run.stdout
-    assert double.control.state() == before
-    assert len(writes(double)) == writes_before
-
-
-def test_next_version_agrees_with_publish_and_writes_nothing(
-    gmr: Gmr, double: Double, model_dir: Path
-) -> None:
-    seed_versions(double, "iris", MIXED)
-    writes_before = len(writes(double))
-
-    predicted = gmr("next-version", "iris", "--bump", "minor")
-
-    assert predicted.code == 0, predicted.stderr
-    assert len(writes(double)) == writes_before
-    published = gmr("publish", "iris", str(model_dir), "--bump", "minor", "--json")
-    assert published.json["version"] == predicted.stdout.strip()
-
-
-def test_params_and_metrics_from_flags_and_files(gmr: Gmr, double: Double, model_dir: Path) -> None:
-    (gmr.cwd / "params.yaml").write_text("optimizer:\n  name: adam\n  lr: 0.001\nepochs: 10\n")
-    (gmr.cwd / "metrics.json").write_text(json.dumps({"eval": {"accuracy": 0.93, "f1": 0.9}}))
-
-    run = gmr(
-        "publish",
-        "iris",
-        str(model_dir),
-        "--params-file",
-        "params.yaml",
-        "--param",
-        "epochs=12",
-        "--metrics-file",
-        "metrics.json",
-        "--metric",
-        "loss=0.2",
-    )
-
-    assert run.code == 0, run.stderr
-    data = double.control.version("iris", "1.0.0")["run"]
-    assert data["params"] == {"optimizer.name": "adam", "optimizer.lr": "0.001", "epochs": "12"}
-    assert data["metrics"] == {"eval.accuracy": 0.93, "eval.f1": 0.9, "loss": 0.2}
 
 
 def test_many_params_are_sent_in_batches(gmr: Gmr, double: Double, model_dir: Path) -> None:
