@@ -14,6 +14,7 @@ import pytest
 import yaml
 from docker.models.containers import Container
 
+from gitlab_model_registry import __version__
 from tests.gitlab_double.pytest_plugin import Double
 from tests.image import images
 from tests.image.conftest import BuiltImage
@@ -198,3 +199,8 @@ def test_action_warns_early_about_a_missing_input(
     assert f"::warning title=gmr::the {missing} input is empty" in ran.stdout
     assert images.exec_in(probe, ["cat", output]).stdout == ""
     assert double.control.requests() == []
+
+
+def test_action_runs_this_release_image() -> None:
+    registry_image = "registry.gitlab.com/gitlab-model-registry/gitlab-model-registry"
+    assert _action()["runs"]["image"] == f"docker://{registry_image}:{__version__}"
