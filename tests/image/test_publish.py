@@ -7,6 +7,8 @@ import hashlib
 import json
 import os
 import re
+import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +206,36 @@ def test_action_warns_early_about_a_missing_input(
 def test_action_runs_this_release_image() -> None:
     registry_image = "registry.gitlab.com/gitlab-model-registry/gitlab-model-registry"
     assert _action()["runs"]["image"] == f"docker://{registry_image}:{__version__}"
+
+
+def test_stopping_the_action_container_stops_gmr_at_once(
+    built_image: BuiltImage, double: Double
+) -> None:
+    """A cancelled workflow stops the container with SIGTERM to PID 1 (the entrypoint shell)."""
+    double.control.set_faults(latency_ms=10_000)
+    inputs = {"model": "m", "files": "/etc/hostname", "gitlab-url": double.url, "project": "1"}
+    inputs["token"] = double.developer_token
+    container = built_image.client.containers.run(
+        built_image.tag,
+        None,
+        entrypoint=_action()["runs"]["entrypoint"],
+        environment=_action_inputs(inputs),
+        network_mode="host",
+        detach=True,
+    )
+    try:
+        _wait_for_log(container, "Resolving", timeout_s=30)
+        started = time.monotonic()
+        container.stop(timeout=20)
+        stopped_after = time.monotonic() - started
+        assert container.wait(timeout=20)["StatusCode"] == 128 + signal.SIGTERM
+    finally:
+        container.remove(force=True)
+    assert stopped_after < 5, "SIGTERM was not forwarded to gmr: the engine had to kill it"
+
+
+def _wait_for_log(container: Container, text: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while text not in container.logs().decode(errors="replace"):
+        assert time.monotonic() < deadline, f"{text!r} not logged in {timeout_s}s"
+        time.sleep(0.2)
