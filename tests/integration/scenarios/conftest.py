@@ -29,7 +29,17 @@ def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Registry:
         return GitLabRegistry(request.getfixturevalue("double"), cwd)
     if request.param == "mlflow-server":
         return MlflowServerRegistry(request.getfixturevalue("mlflow_server"), cwd)
-    return EmbeddedRegistry(cwd)
+    return EmbeddedRegistry(cwd, request.getfixturevalue("empty_mlflow_database"))
+
+
+@pytest.fixture(scope="session")
+def empty_mlflow_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An embedded registry's ``mlruns.db`` with MLflow's tables created, made once."""
+    from mlflow import MlflowClient
+
+    database = tmp_path_factory.mktemp("empty-registry") / "mlruns.db"
+    MlflowClient(f"sqlite:///{database}").search_experiments()
+    return database
 
 
 @pytest.fixture
