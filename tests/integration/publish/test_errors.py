@@ -123,17 +123,6 @@ def test_a_registry_that_keeps_failing_exits_3(gmr: Gmr, double: Double, model_d
     assert "503" in error_line(run)
 
 
-def test_explicit_version_that_exists_is_a_conflict(
-    gmr: Gmr, double: Double, model_dir: Path
-) -> None:
-    gmr("publish", "iris", str(model_dir), "--version", "2.0.0")
-
-    run = gmr("publish", "iris", str(model_dir), "--version", "2.0.0", env={"CI_PIPELINE_ID": "77"})
-
-    assert run.code == 5
-    assert "2.0.0 of iris already exists" in error_line(run)
-
-
 def test_dry_run_reports_problems_without_writing(gmr: Gmr, double: Double) -> None:
     run = gmr("publish", "iris", "nothing-here", "--dry-run")
 

@@ -1,4 +1,4 @@
-"""`gmr publish` and `gmr next-version` against the GitLab double, end to end over HTTP."""
+"""GitLab-specific publish scenarios against the double (the shared ones are in ../scenarios)."""
 
 from __future__ import annotations
 
