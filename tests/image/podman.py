@@ -8,6 +8,7 @@ this works around (crun's rlimits, the unreachable registry, intercepted HTTPS i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -23,6 +24,7 @@ import docker
 
 BASE_IMAGE = "localhost/localbase:bookworm"
 SERVICE_READY_TIMEOUT_S = 30.0
+LEFTOVER_GRACE_S = 10.0
 COMMAND_TIMEOUT_S = 300.0
 # minbase plus what the Dockerfile needs from a Python base image (venv creation, TLS roots).
 DEBOOTSTRAP = [
@@ -41,11 +43,14 @@ ROOTFS_PRUNE = (
     "usr/share/locale",
     "usr/share/info",
 )
+# As tooling.md says, plus a short exit_command_delay: each exec session otherwise leaves two
+# conmon processes sleeping for 5 minutes after the exec ended (and after the tests).
 CONTAINERS_CONF = """\
 [containers]
 default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
 [engine]
 runtime = "runc"
+exit_command_delay = 5
 """
 
 
@@ -137,10 +142,32 @@ def running_podman(parent: str | None = None) -> Iterator[Podman]:
             client.close()
         _stop(process)
         log.close()
-        subprocess.run(
-            ["podman", "rm", "--all", "--force"], env=env, capture_output=True, check=False
-        )
+        remove_all = ["podman", "rm", "--all", "--force"]
+        subprocess.run(remove_all, env=env, capture_output=True, check=False)
+        _end_leftovers(root)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _processes_using(root: Path) -> list[int]:
+    """PIDs whose command line names our private root (conmon monitors of this store)."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(root).encode() in cmdline.read_bytes():
+                pids.append(int(cmdline.parent.name))
+        except OSError:  # the process ended meanwhile
+            continue
+    return pids
+
+
+def _end_leftovers(root: Path) -> None:
+    """Give this store's monitors their exit_command_delay to finish, then end the rest."""
+    deadline = time.monotonic() + LEFTOVER_GRACE_S
+    while _processes_using(root) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    for pid in _processes_using(root):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
 
 
 def import_debootstrap_base(podman: Podman, tag: str = BASE_IMAGE) -> str:
