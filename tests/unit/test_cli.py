@@ -99,3 +99,16 @@ def test_to_version_wins_over_release_from_the_environment(
 
     assert code == 2
     assert "'not-semver' is not a semantic version" in err
+
+
+def test_an_explicit_version_ignores_a_bump_from_the_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("GMR_BUMP", "patch")
+    file = tmp_path / "model.bin"
+    file.write_bytes(b"weights")
+
+    code, _, err = run(capsys, "publish", "m", str(file), "--version", "v9", *GITLAB)
+
+    assert code == 2
+    assert "'v9' is not a semantic version" in err and "exclusive" not in err

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from gitlab_model_registry import api
+from gitlab_model_registry import api, versioning
 from gitlab_model_registry.cli._context import Context, F, common_options, required_model
 from gitlab_model_registry.console import dotenv_values, render_publish, write_dotenv
 from gitlab_model_registry.errors import UsageError
@@ -105,9 +105,8 @@ def publish(model: str | None, paths: tuple[str, ...], **options: Any) -> None:
 
     Without PATH arguments the paths come from GMR_FILES (a JSON array or whitespace-separated).
     """
-    request_options = {
-        k: options.pop(k)
-        for k in ("version", "bump", "prerelease_label", "description", "concurrency", "dry_run")
+    request_options = _version_request(options) | {
+        k: options.pop(k) for k in ("description", "concurrency", "dry_run")
     }
     output = {k: options.pop(k) for k in ("dotenv", "as_json")}
     metadata = [
@@ -134,10 +133,21 @@ def publish(model: str | None, paths: tuple[str, ...], **options: Any) -> None:
 @common_options
 def next_version(model: str | None, **options: Any) -> None:
     """Print the version `publish` would create now; writes nothing."""
-    request_options = {k: options.pop(k) for k in ("version", "bump", "prerelease_label")}
+    version_request = _version_request(options)
     ctx = Context(options)
-    request = api.PublishRequest(model=required_model(model), **request_options)
+    request = api.PublishRequest(model=required_model(model), **version_request)
     click.echo(api.next_version(ctx.backend(), request, ctx.settings.ci))
+
+
+def _version_request(options: dict[str, Any]) -> dict[str, Any]:
+    """--version, --bump and --prerelease-label; an explicit version makes a GMR_BUMP from the
+    environment (the component's default) irrelevant instead of contradictory."""
+    chosen = {k: options.pop(k) for k in ("version", "bump", "prerelease_label")}
+    source = click.get_current_context().get_parameter_source("bump")
+    explicit = chosen["version"] not in (None, "", versioning.AUTO)
+    if explicit and source is click.core.ParameterSource.ENVIRONMENT:
+        chosen["bump"] = None
+    return chosen
 
 
 def _paths_from_env() -> tuple[str, ...]:
