@@ -15,6 +15,8 @@ from gitlab_model_registry.cli._context import Context, F, common_options, requi
 from gitlab_model_registry.console import dotenv_values, render_publish, write_dotenv
 from gitlab_model_registry.errors import UsageError
 
+#: GitLab's default per-file limit for model files (plan limit ml_model_max_file_size).
+GITLAB_MAX_FILE_SIZE = 10 * 1024**3
 BUMP = click.Choice(["major", "minor", "patch", "premajor", "preminor", "prepatch", "prerelease"])
 
 
@@ -99,6 +101,15 @@ def version_options(command: F) -> F:
     show_default=True,
     help="Parallel uploads.",
 )
+@click.option(
+    "--max-file-size",
+    envvar="GMR_MAX_FILE_SIZE",
+    type=click.IntRange(min=1),
+    default=GITLAB_MAX_FILE_SIZE,
+    show_default=True,
+    metavar="BYTES",
+    help="Refuse files larger than this before uploading (GitLab's default limit: 10 GiB).",
+)
 @common_options
 def publish(model: str | None, paths: tuple[str, ...], **options: Any) -> None:
     """Publish MODEL's files (files or directories) as a new version.
@@ -106,7 +117,7 @@ def publish(model: str | None, paths: tuple[str, ...], **options: Any) -> None:
     Without PATH arguments the paths come from GMR_FILES (a JSON array or whitespace-separated).
     """
     request_options = _version_request(options) | {
-        k: options.pop(k) for k in ("description", "concurrency", "dry_run")
+        k: options.pop(k) for k in ("description", "concurrency", "dry_run", "max_file_size")
     }
     output = {k: options.pop(k) for k in ("dotenv", "as_json")}
     metadata = [

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.gitlab_double import seed
 from tests.gitlab_double.pytest_plugin import Double
 
 GMR_TIMEOUT = 120
@@ -57,6 +58,16 @@ def ci_environ(double: Double, **overrides: str) -> dict[str, str]:
     return {k: v for k, v in env.items() if v is not None}
 
 
+SECRETS = tuple(value for value, _, _ in seed.TOKENS) + tuple(token for _, token, _ in seed.JOBS)
+
+
+def assert_no_secret(run: Run) -> Run:
+    """Every run's output is checked: no token value may ever be printed."""
+    for secret in SECRETS:
+        assert secret not in run.stdout and secret not in run.stderr, "a token was printed"
+    return run
+
+
 class Gmr:
     """Runs `python -m gitlab_model_registry` in ``cwd`` with a controlled environment."""
 
@@ -73,7 +84,7 @@ class Gmr:
             text=True,
             timeout=GMR_TIMEOUT,
         )
-        return Run(proc.returncode, proc.stdout, proc.stderr)
+        return assert_no_secret(Run(proc.returncode, proc.stdout, proc.stderr))
 
     def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         environ = clean_environ() | ci_environ(self.double) | (env or {})

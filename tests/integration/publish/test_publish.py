@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from tests.gitlab_double.pytest_plugin import Double
-from tests.integration.publish.conftest import Gmr, seed_versions
+from tests.integration.publish.conftest import Gmr, Run, assert_no_secret, seed_versions
 
 
 def sha256(path: Path) -> str:
@@ -47,6 +48,42 @@ def test_many_params_are_sent_in_batches(gmr: Gmr, double: Double, model_dir: Pa
     assert len(double.control.version("iris", "1.0.0")["run"]["params"]) == 250
     batches = [r for r in double.control.requests() if r["path"].endswith("runs/log-batch")]
     assert len(batches) == 3
+
+
+def test_rerun_of_the_same_job_uploads_no_byte(gmr: Gmr, double: Double, model_dir: Path) -> None:
+    first = gmr("publish", "iris", str(model_dir), "--param", "lr=0.1", "--json")
+    puts_before = [r for r in double.control.requests() if r["method"] == "PUT"]
+
+    retry = gmr("publish", "iris", str(model_dir), "--param", "lr=0.1", "--json")
+
+    assert first.code == 0 and retry.code == 0, retry.stderr
+    assert retry.json["version"] == first.json["version"] == "1.0.0"
+    assert retry.json["uploaded"] == [] and len(retry.json["skipped"]) == 3
+    assert [r for r in double.control.requests() if r["method"] == "PUT"] == puts_before
+    assert len(double.control.model("iris")["versions"]) == 1
+
+
+def test_faults_of_every_kind_still_give_one_verified_version(
+    gmr: Gmr, double: Double, tmp_path: Path
+) -> None:
+    tree = tmp_path / "many"
+    for i in range(30):
+        (tree / f"shard-{i % 3}").mkdir(parents=True, exist_ok=True)
+        (tree / f"shard-{i % 3}" / f"part-{i}.bin").write_bytes(os.urandom(20_000 + i))
+    double.control.set_faults(
+        latency_ms=20, fault_rate=0.25, fault_statuses=[500, 502, 503, 429], drop_rate=0.25, seed=5
+    )
+
+    run = gmr("publish", "iris", str(tree), "--json", "--concurrency", "6")
+
+    assert run.code == 0, run.stderr
+    version = double.control.version("iris", "1.0.0")
+    stored = {f["name"]: f["sha256"] for f in version["files"]}
+    local = {p.relative_to(tree).as_posix(): sha256(p) for p in tree.rglob("*.bin")}
+    assert stored == local
+    assert len(double.control.model("iris")["versions"]) == 1
+    statuses = {r["status"] for r in double.control.requests()}
+    assert {0, 429} <= statuses and statuses & {500, 502, 503}
 
 
 def test_rerun_of_the_same_job_completes_the_same_version(
@@ -158,6 +195,8 @@ def test_eight_concurrent_publishers_get_distinct_consecutive_versions(
         for i in range(8)
     ]
     outputs = [proc.communicate(timeout=180) for proc in procs]
+    for proc, (out, err) in zip(procs, outputs, strict=True):
+        assert_no_secret(Run(proc.returncode, out, err))
 
     assert [p.returncode for p in procs] == [0] * 8, [err for _, err in outputs]
     versions = sorted(json.loads(out)["version"] for out, _ in outputs)
