@@ -38,6 +38,9 @@ class _Server(ThreadingHTTPServer):
 
 class DoubleHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in separate writes: with Nagle on, a client's delayed ACK would
+    # stall every small response by ~40 ms and hide the client's own speed.
+    disable_nagle_algorithm = True
     server_version = "GitLabDouble/1.0"
     timeout = 300  # idle keep-alive connections end eventually
     server: _Server
