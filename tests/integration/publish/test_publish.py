@@ -5,10 +5,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.gitlab_double.pytest_plugin import Double
-from tests.integration.publish.conftest import Gmr, Run, assert_no_secret, seed_versions
+from tests.integration.publish.conftest import (
+    Gmr,
+    Run,
+    assert_no_secret,
+    ci_environ,
+    clean_environ,
+    seed_versions,
+)
 
 
 def sha256(path: Path) -> str:
@@ -201,3 +210,22 @@ def test_eight_concurrent_publishers_get_distinct_consecutive_versions(
     assert [p.returncode for p in procs] == [0] * 8, [err for _, err in outputs]
     versions = sorted(json.loads(out)["version"] for out, _ in outputs)
     assert versions == sorted(f"1.0.{n}" for n in range(1, 9))
+
+
+def test_publishing_to_gitlab_never_imports_mlflow(double: Double, model_dir: Path) -> None:
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('mlflow loaded:', any(m.split('.')[0] == 'mlflow' "
+        "for m in sys.modules), file=sys.stderr))\n"
+        "from gitlab_model_registry.cli import main\n"
+        f"main(['publish', 'iris', {str(model_dir)!r}])\n"
+    )
+    environ = clean_environ() | ci_environ(double)
+
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], env=environ, capture_output=True, text=True, timeout=120
+    )
+
+    assert proc.returncode == 0, proc.stderr
+    assert "mlflow loaded: False" in proc.stderr
+    assert double.control.version("iris", "1.0.0") is not None
