@@ -12,7 +12,6 @@ import hashlib
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import TypeVar
 
 import requests
 
+from gitlab_model_registry._threads import parallel
 from gitlab_model_registry.backends import ProgressCallback
 from gitlab_model_registry.errors import IntegrityError, RegistryError
 from gitlab_model_registry.files import HashingReader
@@ -123,7 +123,7 @@ class Transfer:
         progress: ProgressCallback | None = None,
     ) -> dict[str, str]:
         """PUT each file to its URL; returns remote name -> sha256 of the bytes sent."""
-        digests = _parallel(
+        digests = parallel(
             [partial(self.put, url, file, progress) for url, file in jobs], concurrency
         )
         return {file.remote_name: digest for (_, file), digest in zip(jobs, digests, strict=True)}
@@ -160,7 +160,7 @@ class Transfer:
         tasks = [
             partial(self.copy, src, source_headers, dst, file, progress) for src, dst, file in jobs
         ]
-        digests = _parallel(tasks, concurrency)
+        digests = parallel(tasks, concurrency)
         return {file.name: digest for (_, _, file), digest in zip(jobs, digests, strict=True)}
 
     def copy(
@@ -205,7 +205,7 @@ class Transfer:
         concurrency: int,
         progress: ProgressCallback | None = None,
     ) -> None:
-        _parallel([partial(self.get, *job, progress) for job in jobs], concurrency)
+        parallel([partial(self.get, *job, progress) for job in jobs], concurrency)
 
     def get(
         self, url: str, file: RemoteFile, dest: Path, progress: ProgressCallback | None = None
@@ -292,16 +292,3 @@ def _reporter(progress: ProgressCallback | None, name: str, total: int) -> Calla
     if progress is None:
         return lambda done: None
     return lambda done: progress(name, done, total)
-
-
-def _parallel(tasks: Sequence[Callable[[], T]], concurrency: int) -> list[T]:
-    """Run tasks on ``concurrency`` threads; the first failure cancels what has not started."""
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        futures = [pool.submit(task) for task in tasks]
-        wait(futures, return_when=FIRST_EXCEPTION)
-        for future in futures:
-            if future.done() and future.exception():
-                for other in futures:
-                    other.cancel()
-                raise future.exception()  # type: ignore[misc]
-        return [future.result() for future in futures]

@@ -10,8 +10,7 @@ import posixpath
 import re
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -95,20 +94,6 @@ def search_literal(value: str) -> str:
     if '"' not in value:
         return f'"{value}"'
     raise UsageError(f"MLflow cannot search for a name with both quote characters: {value!r}")
-
-
-def parallel(tasks: Sequence[Callable[[], T]], concurrency: int) -> list[T]:
-    """Run tasks on ``concurrency`` threads; the first failure cancels what has not started."""
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        futures = [pool.submit(task) for task in tasks]
-        wait(futures, return_when=FIRST_EXCEPTION)
-        for future in futures:
-            error = future.exception() if future.done() and not future.cancelled() else None
-            if error is not None:
-                for other in futures:
-                    other.cancel()
-                raise error
-        return [future.result() for future in futures]
 
 
 def semver_alias(version: str) -> str:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from gitlab_model_registry import metadata
+from gitlab_model_registry._threads import parallel
 from gitlab_model_registry.backends import Backend, ProgressCallback
 from gitlab_model_registry.backends._copy import copy_via_disk
 from gitlab_model_registry.backends._mlflow_support import (
@@ -34,7 +35,6 @@ from gitlab_model_registry.backends._mlflow_support import (
     iso_time,
     mlflow_errors,
     named_as,
-    parallel,
     scrub,
     search_literal,
     semver_alias,
