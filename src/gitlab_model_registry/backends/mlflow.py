@@ -12,9 +12,6 @@ for it.
 
 from __future__ import annotations
 
-import posixpath
-import re
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -27,6 +24,8 @@ from gitlab_model_registry import metadata
 from gitlab_model_registry._threads import parallel
 from gitlab_model_registry.backends import Backend, ProgressCallback
 from gitlab_model_registry.backends._copy import copy_via_disk
+from gitlab_model_registry.backends._mlflow_files import download_one, upload_one, walk
+from gitlab_model_registry.backends._mlflow_runs import Runs
 from gitlab_model_registry.backends._mlflow_support import (
     SEMVER_TAG,
     SHA256_HASHED_TAG_PREFIX,
@@ -34,7 +33,6 @@ from gitlab_model_registry.backends._mlflow_support import (
     AlreadyExistsError,
     iso_time,
     mlflow_errors,
-    named_as,
     scrub,
     search_literal,
     semver_alias,
@@ -43,13 +41,10 @@ from gitlab_model_registry.backends._mlflow_support import (
 )
 from gitlab_model_registry.errors import (
     ConflictError,
-    IntegrityError,
     NotFoundError,
-    RegistryError,
     UsageError,
     VersionTakenError,
 )
-from gitlab_model_registry.files import sha256_file
 from gitlab_model_registry.models import (
     ModelVersion,
     RegisteredModel,
@@ -60,7 +55,6 @@ from gitlab_model_registry.models import (
 
 __all__ = ["SEMVER_TAG", "MlflowBackend", "semver_alias", "sha256_tag_key"]
 
-EXPERIMENT_PREFIX = "gmr/"
 _PAGE = 1000
 
 
@@ -87,7 +81,7 @@ class MlflowBackend:
         self.artifact_root = artifact_root
         self._opened: Any = None
         self._opening = threading.Lock()
-        self._experiments: dict[str, str] = {}
+        self._runs = Runs(lambda: self._client, artifact_root)
         http = tracking_uri.startswith(("http://", "https://"))
         self._ui_base = scrub(tracking_uri, mask="").rstrip("/") if http else ""
 
@@ -153,7 +147,7 @@ class MlflowBackend:
         if self.get_version(model, version) is not None:
             raise VersionTakenError(f"version {version} of model {model!r} already exists")
         version_tags = {**tags, SEMVER_TAG: version}
-        run_id, artifact_uri = self._create_run(model, version, version_tags)
+        run_id, artifact_uri = self._runs.create_run(model, version, version_tags)
         try:
             with mlflow_errors(f"creating version {version} of {model!r}"):
                 created = self._client.create_model_version(
@@ -165,7 +159,7 @@ class MlflowBackend:
                     await_creation_for=0,  # OSS registries answer READY; skips a log line
                 )
         except Exception:
-            self._forget_run(run_id)
+            self._runs.forget_run(run_id)
             raise
         self._settle_race(model, version, created)
         mv = self._to_version(created)
@@ -185,7 +179,7 @@ class MlflowBackend:
         if holders and min(holders) < int(created.version):
             with mlflow_errors(f"withdrawing duplicate version {version} of {model!r}"):
                 self._client.delete_model_version(model, str(created.version))
-            self._forget_run(created.run_id)
+            self._runs.forget_run(created.run_id)
             raise VersionTakenError(f"version {version} of model {model!r} was created meanwhile")
         with mlflow_errors(f"setting alias of version {version} of {model!r}"):
             self._client.set_registered_model_alias(
@@ -205,71 +199,15 @@ class MlflowBackend:
             if not token:
                 return
 
-    # -- runs and experiments ------------------------------------------------------------
-
-    def _create_run(self, model: str, version: str, tags: dict[str, str]) -> tuple[str, str]:
-        """The version's run: its id and artifact URI (the version's ``source``)."""
-        experiment_id = self._experiment_id(model)
-        with mlflow_errors(f"creating the run of version {version} of {model!r}"):
-            run = self._client.create_run(experiment_id, run_name=f"{model} {version}", tags=tags)
-        return str(run.info.run_id), str(run.info.artifact_uri)
-
-    def _experiment_id(self, model: str) -> str:
-        name = EXPERIMENT_PREFIX + model
-        if name not in self._experiments:
-            self._experiments[name] = self._find_or_create_experiment(name, model)
-        return self._experiments[name]
-
-    def _find_or_create_experiment(self, name: str, model: str) -> str:
-        found = self._get_experiment(name)
-        if found is None:
-            try:
-                with mlflow_errors(f"creating experiment {name!r}"):
-                    return str(self._client.create_experiment(name, self._location(model)))
-            except AlreadyExistsError:  # a concurrent publish created it
-                found = self._get_experiment(name)
-        if found.lifecycle_stage == "deleted":  # runs cannot be created in it otherwise
-            with mlflow_errors(f"restoring experiment {name!r}"):
-                self._client.restore_experiment(found.experiment_id)
-        return str(found.experiment_id)
-
-    def _get_experiment(self, name: str) -> Any:
-        with mlflow_errors(f"looking up experiment {name!r}"):
-            return self._client.get_experiment_by_name(name)
-
-    def _location(self, model: str) -> str | None:
-        """Artifact location of a new experiment: below ``artifact_root`` when one is given."""
-        if self.artifact_root is None:
-            return None
-        folder = re.sub(r"[^\w.-]", "_", model)  # runs are in <run_id>/ below: no clash
-        if "://" in self.artifact_root:
-            return f"{self.artifact_root.rstrip('/')}/{folder}"
-        return (Path(self.artifact_root) / folder).resolve().as_uri()
-
-    def _forget_run(self, run_id: str) -> None:
-        """Best-effort clean-up of the run of a version that was not created."""
-        try:
-            with mlflow_errors(f"deleting run {run_id}"):
-                self._client.delete_run(run_id)
-        except RegistryError:
-            pass
-
     # -- files ---------------------------------------------------------------------------
 
     def list_files(self, mv: ModelVersion) -> list[RemoteFile]:
         with mlflow_errors(f"listing files of version {mv.version} of {mv.model!r}"):
             tags = dict(self._client.get_run(mv.run_id).data.tags)
-            listed = list(self._walk(mv.run_id, None))
+            listed = list(walk(self._client, mv.run_id, None))
         return [
             RemoteFile(name, size, tags.get(sha256_tag_key(name)) or None) for name, size in listed
         ]
-
-    def _walk(self, run_id: str, path: str | None) -> Iterator[tuple[str, int]]:
-        for info in self._client.list_artifacts(run_id, path):
-            if info.is_dir:
-                yield from self._walk(run_id, info.path)
-            else:
-                yield str(info.path), int(info.file_size or 0)
 
     def upload(
         self,
@@ -280,18 +218,8 @@ class MlflowBackend:
         progress: ProgressCallback | None = None,
     ) -> list[RemoteFile]:
         report = serialized(progress)
-        tasks = [partial(self._upload_one, mv.run_id, file, report) for file in files]
+        tasks = [partial(upload_one, self._client, mv.run_id, file, report) for file in files]
         return parallel(tasks, concurrency)
-
-    def _upload_one(self, run_id: str, file: UploadFile, report: ProgressCallback) -> RemoteFile:
-        report(file.remote_name, 0, file.size)
-        digest = sha256_file(file.path)  # MLflow keeps no checksum: record ours beside the file
-        folder = posixpath.dirname(file.remote_name) or None
-        with named_as(file) as local, mlflow_errors(f"uploading {file.remote_name}"):
-            self._client.log_artifact(run_id, str(local), artifact_path=folder)
-            self._client.set_tag(run_id, sha256_tag_key(file.remote_name), digest)
-        report(file.remote_name, file.size, file.size)
-        return RemoteFile(file.remote_name, file.size, digest)
 
     def download(
         self,
@@ -305,24 +233,9 @@ class MlflowBackend:
         dest.mkdir(parents=True, exist_ok=True)
         report = serialized(progress)
         parallel(
-            [partial(self._download_one, mv.run_id, f, dest, report) for f in files], concurrency
+            [partial(download_one, self._client, mv.run_id, f, dest, report) for f in files],
+            concurrency,
         )
-
-    def _download_one(
-        self, run_id: str, file: RemoteFile, dest: Path, report: ProgressCallback
-    ) -> None:
-        if posixpath.normpath(file.name) != file.name or file.name.startswith(("/", "../")):
-            raise IntegrityError(f"refusing to download {file.name!r}: it leaves the destination")
-        report(file.name, 0, file.size)
-        with tempfile.TemporaryDirectory(dir=dest, prefix=".gmr-") as tmp:
-            with mlflow_errors(f"downloading {file.name}"):
-                got = Path(self._client.download_artifacts(run_id, file.name, tmp))
-            if file.sha256 is not None and sha256_file(got) != file.sha256:
-                raise IntegrityError(f"{file.name}: downloaded bytes do not match its sha256")
-            target = dest / file.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            got.replace(target)
-        report(file.name, file.size, file.size)
 
     def copy_from(
         self,
