@@ -92,7 +92,13 @@ def publish(
     with observer.phase("upload", f"Uploading {len(upload_files)} file(s)"):
         uploaded, skipped = _upload(backend, mv, upload_files, request.concurrency, observer)
     with observer.phase("metadata", "Logging params, metrics and the CI link"):
-        backend.log_run_data(mv.run_id, RunData(request.params, request.metrics, ci_tags(ci)))
+        run_data = RunData(request.params, request.metrics, ci_tags(ci))
+        backend.log_run_data(mv.run_id, run_data)
+        observer.log(
+            f"run {mv.run_id}: {len(run_data.params)} param(s), {len(run_data.metrics)} metric(s), "
+            f"{len(run_data.tags)} tag(s)"
+            + (f", linked to CI job {ci.job_id}" if ci.job_id else "")
+        )
     mv = replace(mv, package_url=backend.package_url(mv))
     return PublishResult(plan=plan, model_version=mv, uploaded=uploaded, skipped=skipped)
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 PROGRESS_STEP = 0.10  # a progress line per ~10 % ...
 PROGRESS_INTERVAL = 15.0  # ... or per ~15 s off a terminal
+PROGRESS_MIN_SIZE = 1024 * 1024  # smaller files get only their final size-and-sha256 line
 
 
 def use_color(choice: str, stream: TextIO, environ: Mapping[str, str]) -> bool:
@@ -93,7 +94,7 @@ class Console:
         self._write(self._style(f"error: {message}", "31"))
 
     def progress(self, name: str, done: int, total: int) -> None:
-        if not self._progress or total <= 0 or done <= 0:
+        if not self._progress or total < PROGRESS_MIN_SIZE or done <= 0:
             return
         fraction, now = done / total, time.monotonic()
         with self._lock:
