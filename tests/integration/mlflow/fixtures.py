@@ -72,11 +72,17 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="session")
-def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def mlflow_server_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The server's directory: database ``m.db``, artifacts ``art/``, access log ``server.log``."""
+    return tmp_path_factory.mktemp("mlflow-server")
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(mlflow_server_root: Path) -> Iterator[str]:
     """URL of a real ``mlflow server`` with the lean settings of tooling.md."""
     if importlib.util.find_spec("flask") is None or importlib.util.find_spec("mlflow") is None:
         pytest.skip("the full 'mlflow' package (with its server) is not installed")
-    root = tmp_path_factory.mktemp("mlflow-server")
+    root = mlflow_server_root
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     command = [str(Path(sys.executable).parent / "mlflow"), "server", "--workers", "1"]

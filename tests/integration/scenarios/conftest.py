@@ -28,7 +28,8 @@ def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Registry:
     if request.param == "gitlab":
         return GitLabRegistry(request.getfixturevalue("double"), cwd)
     if request.param == "mlflow-server":
-        return MlflowServerRegistry(request.getfixturevalue("mlflow_server"), cwd)
+        url = request.getfixturevalue("mlflow_server")
+        return MlflowServerRegistry(url, cwd, request.getfixturevalue("mlflow_server_root"))
     return EmbeddedRegistry(cwd, request.getfixturevalue("empty_mlflow_database"))
 
 

@@ -11,6 +11,7 @@ import functools
 import hashlib
 import shutil
 import tempfile
+import urllib.parse
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -51,6 +52,8 @@ class VersionView:
     params: dict[str, str]
     metrics: dict[str, float]
     tags: dict[str, str]
+    #: The CI job GitLab links the version to (``gitlab.CI_JOB_ID`` of an MLflow version).
+    ci_job_id: str | None = None
 
 
 class Registry(ABC):
@@ -58,6 +61,8 @@ class Registry(ABC):
 
     kind: str
     cwd: Path
+    #: How a promoted version's ``promoted-from`` tag names this registry (its project).
+    project_ref: str
 
     @abstractmethod
     def env(self, **overrides: str) -> dict[str, str]:
@@ -84,6 +89,15 @@ class Registry(ABC):
     def link_prefix(self) -> str:
         """How the location of a version printed by `gmr` starts."""
 
+    @abstractmethod
+    def corrupt(self, model: str, semver: str, name: str) -> None:
+        """Flip the first byte of a stored file behind `gmr`'s back (its sha256 record stays)."""
+
+    def reads(self, model: str, semver: str, name: str) -> int | None:
+        """How many times the registry has served that file to anyone (``version`` downloads
+        it too), or None where nothing shows it; counting downloads nothing."""
+        return None
+
 
 class GitLabRegistry(Registry):
     """The GitLab double; read through its control API."""
@@ -92,6 +106,7 @@ class GitLabRegistry(Registry):
 
     def __init__(self, double: Double, cwd: Path) -> None:
         self.double, self.cwd = double, cwd
+        self.project_ref = double.project_path
 
     def env(self, **overrides: str) -> dict[str, str]:
         return clean_environ() | ci_environ(self.double, **overrides)
@@ -112,6 +127,7 @@ class GitLabRegistry(Registry):
             params=run["params"],
             metrics=run["metrics"],
             tags=run["tags"],
+            ci_job_id=found["ci_job_id"],
         )
 
     def semvers(self, model: str) -> list[str]:
@@ -125,9 +141,22 @@ class GitLabRegistry(Registry):
     def link_prefix(self) -> str:
         return self.double.url
 
+    def corrupt(self, model: str, semver: str, name: str) -> None:
+        self.double.control.corrupt_file(model, semver, name)
+
+    def reads(self, model: str, semver: str, name: str) -> int | None:
+        """GETs of the file in the double's request log (its paths are URL-encoded)."""
+        found = self.double.control.version(model, semver)
+        assert found is not None
+        path = f"/packages/ml_models/{found['id']}/files/{urllib.parse.quote(name)}"
+        log = self.double.control.requests()
+        return sum(1 for r in log if r["method"] == "GET" and r["path"].endswith(path))
+
 
 class MlflowRegistry(Registry):
     """An MLflow registry, read with ``MlflowClient`` (not with gmr's MLflow backend)."""
+
+    project_ref = "mlflow"  # MLflow has no projects
 
     def __init__(self, tracking_uri: str, cwd: Path) -> None:
         self.tracking_uri, self.cwd = tracking_uri, cwd
@@ -174,6 +203,7 @@ class MlflowRegistry(Registry):
             params=dict(data.params),
             metrics=dict(data.metrics),
             tags=dict(data.tags),
+            ci_job_id=mv.tags.get("gitlab.CI_JOB_ID"),
         )
 
     def _versions(self, model: str) -> list[Any]:
@@ -191,6 +221,19 @@ class MlflowRegistry(Registry):
 
     def semvers(self, model: str) -> list[str]:
         return sorted(mv.tags.get(MLFLOW_SEMVER_TAG, "") for mv in self._versions(model))
+
+    def corrupt(self, model: str, semver: str, name: str) -> None:
+        version = self.version(model, semver)
+        assert version is not None and name in version.files
+        artifacts = self._artifacts_on_disk(self.client.get_run(version.run_id).info.artifact_uri)
+        with (artifacts / name).open("r+b") as handle:
+            first = handle.read(1)
+            handle.seek(0)
+            handle.write(bytes([first[0] ^ 0xFF]))
+
+    @abstractmethod
+    def _artifacts_on_disk(self, artifact_uri: str) -> Path:
+        """The directory holding a run's artifacts, from the run's artifact URI."""
 
     def snapshot(self) -> Any:
         """Every model, version, experiment and run of the registry, with their data."""
@@ -210,9 +253,32 @@ class MlflowRegistry(Registry):
 
 
 class MlflowServerRegistry(MlflowRegistry):
-    """A real ``mlflow server``, chosen by MLFLOW_TRACKING_URI inside a GitLab CI job."""
+    """A real ``mlflow server``, chosen by MLFLOW_TRACKING_URI inside a GitLab CI job.
+
+    ``root``: the server's directory (``mlflow_server_root``): artifacts in ``art/``, requests
+    in ``server.log``.
+    """
 
     kind = "mlflow-server"
+
+    def __init__(self, tracking_uri: str, cwd: Path, root: Path) -> None:
+        super().__init__(tracking_uri, cwd)
+        self.root = root
+
+    def _artifacts_on_disk(self, artifact_uri: str) -> Path:
+        # mlflow-artifacts:/<experiment>/<run>/artifacts, proxied to --artifacts-destination.
+        assert artifact_uri.startswith("mlflow-artifacts:")
+        return self.root / "art" / urllib.parse.urlparse(artifact_uri).path.lstrip("/")
+
+    def reads(self, model: str, semver: str, name: str) -> int | None:
+        """GETs of the file's artifact URL in the server's access log."""
+        found = [mv for mv in self._versions(model) if mv.tags.get(MLFLOW_SEMVER_TAG) == semver]
+        assert len(found) == 1
+        needle = f"/{found[0].run_id}/artifacts/{urllib.parse.quote(name)} HTTP/"
+        lines = (self.root / "server.log").read_text(errors="replace").splitlines()
+        return sum(
+            1 for line in lines if "GET /api/2.0/mlflow-artifacts/" in line and needle in line
+        )
 
     def env(self, **overrides: str) -> dict[str, str]:
         # The job's own GitLab is in the CI variables too: the tracking URI must win over it.
@@ -250,6 +316,10 @@ class EmbeddedRegistry(MlflowRegistry):
 
     def _seed_artifacts(self) -> str | None:
         return (self.cwd / "mlartifacts" / "seed").as_uri()
+
+    def _artifacts_on_disk(self, artifact_uri: str) -> Path:
+        assert artifact_uri.startswith(self.cwd.as_uri())  # gmr keeps them in the job's cwd
+        return Path(urllib.parse.unquote(urllib.parse.urlparse(artifact_uri).path))
 
     def snapshot(self) -> Any:
         """The registry's content plus every file of the working directory but the database."""
