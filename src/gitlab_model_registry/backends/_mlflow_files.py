@@ -14,6 +14,9 @@ from gitlab_model_registry.errors import IntegrityError
 from gitlab_model_registry.files import sha256_file
 from gitlab_model_registry.models import RemoteFile, UploadFile
 
+#: A download whose bytes do not match the recorded sha256 is fetched again this often in all.
+DOWNLOAD_ATTEMPTS = 3
+
 
 def walk(client: Any, run_id: str, path: str | None) -> Iterator[tuple[str, int]]:
     for info in client.list_artifacts(run_id, path):
@@ -40,12 +43,17 @@ def download_one(
     if posixpath.normpath(file.name) != file.name or file.name.startswith(("/", "../")):
         raise IntegrityError(f"refusing to download {file.name!r}: it leaves the destination")
     report(file.name, 0, file.size)
-    with tempfile.TemporaryDirectory(dir=dest, prefix=".gmr-") as tmp:
-        with mlflow_errors(f"downloading {file.name}"):
-            got = Path(client.download_artifacts(run_id, file.name, tmp))
-        if file.sha256 is not None and sha256_file(got) != file.sha256:
-            raise IntegrityError(f"{file.name}: downloaded bytes do not match its sha256")
-        target = dest / file.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        got.replace(target)
-    report(file.name, file.size, file.size)
+    target = dest / file.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(DOWNLOAD_ATTEMPTS):
+        with tempfile.TemporaryDirectory(dir=dest, prefix=".gmr-") as tmp:
+            with mlflow_errors(f"downloading {file.name}"):
+                got = Path(client.download_artifacts(run_id, file.name, tmp))
+            if file.sha256 is None or sha256_file(got) == file.sha256:
+                got.replace(target)
+                report(file.name, file.size, file.size)
+                return
+    raise IntegrityError(
+        f"{file.name}: downloaded bytes do not match its sha256 after {DOWNLOAD_ATTEMPTS} attempts",
+        hint="the stored artifact may be corrupt",
+    )
