@@ -43,13 +43,13 @@ def download_one(
     if posixpath.normpath(file.name) != file.name or file.name.startswith(("/", "../")):
         raise IntegrityError(f"refusing to download {file.name!r}: it leaves the destination")
     report(file.name, 0, file.size)
-    target = dest / file.name
-    target.parent.mkdir(parents=True, exist_ok=True)
     for _ in range(DOWNLOAD_ATTEMPTS):
         with tempfile.TemporaryDirectory(dir=dest, prefix=".gmr-") as tmp:
             with mlflow_errors(f"downloading {file.name}"):
                 got = Path(client.download_artifacts(run_id, file.name, tmp))
             if file.sha256 is None or sha256_file(got) == file.sha256:
+                target = dest / file.name
+                target.parent.mkdir(parents=True, exist_ok=True)  # only for verified files
                 got.replace(target)
                 report(file.name, file.size, file.size)
                 return
