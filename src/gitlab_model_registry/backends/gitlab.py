@@ -62,6 +62,7 @@ class GitLabBackend:
         )
         upload_secret = settings.job_token if settings.upload_token == "job" else settings.token
         assert upload_secret is not None  # Settings.resolve guarantees a job token for "job"
+        self._known_packages: dict[tuple[str, str], dict[str, Any]] = {}
         self._upload_kind = "CI job token" if settings.upload_token == "job" else "API token"
         self._transfer = Transfer(
             session or requests.Session(),
@@ -258,7 +259,16 @@ class GitLabBackend:
         return (p for p in self._list(path, query) if p["name"] == model)
 
     def _package(self, model: str, version: str) -> dict[str, Any] | None:
-        return next((p for p in self._packages(model, version) if p["version"] == version), None)
+        # A version's package never changes once it exists: look it up once per command, not
+        # before the upload, after it, and again for its URL.
+        if (model, version) not in self._known_packages:
+            found = next(
+                (p for p in self._packages(model, version) if p["version"] == version), None
+            )
+            if found is None:
+                return None
+            self._known_packages[model, version] = found
+        return self._known_packages[model, version]
 
     def _list(self, path: str, query: dict[str, str]) -> Iterator[dict[str, Any]]:
         with self._api_errors("the packages API", read_only=True):
