@@ -176,6 +176,7 @@ def _upload(
             todo.append(local)
     if skipped:
         observer.log(f"{len(skipped)} file(s) already stored with the same sha256, skipped")
+    observer.transfer(len(todo), sum(f.size for f in todo))
     uploaded = backend.upload(mv, todo, concurrency=concurrency, progress=observer.progress)
     for remote in uploaded:
         observer.log(f"{remote.name}: {files.human_size(remote.size)}, sha256 {remote.sha256}")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from gitlab_model_registry.files import human_size
 from gitlab_model_registry.models import ModelVersion, PublishResult
+from gitlab_model_registry.progress_bar import TerminalBar
 
 if TYPE_CHECKING:
     from gitlab_model_registry.download import DownloadResult, VersionDetails
@@ -54,6 +55,7 @@ class Console:
         self._lock = threading.Lock()
         self._shown: dict[str, tuple[float, float]] = {}  # file -> (fraction, time) last shown
         self._tty = self._out.isatty()
+        self._bar: TerminalBar | None = None  # the live bar of the current transfer (terminal)
 
     @classmethod
     def for_environment(
@@ -81,26 +83,34 @@ class Console:
         try:
             yield
         finally:
+            self._close_bar()
             if self._sections:
                 self._write(f"\x1b[0Ksection_end:{int(time.time())}:gmr_{key}\r\x1b[0K")
 
     def log(self, message: str) -> None:
         self._write(message)
 
-    def warn(self, message: str) -> None:
-        self._write(self._style(f"warning: {message}", "33"))
-
-    def error(self, message: str) -> None:
-        self._write(self._style(f"error: {message}", "31"))
+    def transfer(self, files: int, total_bytes: int) -> None:
+        if self._progress and self._tty:
+            with self._lock:
+                self._close_bar_locked()
+                self._bar = TerminalBar(self._out, files, total_bytes)
 
     def progress(self, name: str, done: int, total: int) -> None:
-        if not self._progress or total < PROGRESS_MIN_SIZE or done <= 0:
+        if not self._progress:
+            return
+        if self._tty:
+            with self._lock:
+                self._bar = self._bar or TerminalBar(self._out, None, None)
+                self._bar.update(name, done)
+            return
+        if total < PROGRESS_MIN_SIZE or done <= 0:
             return
         fraction, now = done / total, time.monotonic()
         with self._lock:
             last_fraction, last_time = self._shown.get(name, (-1.0, now))
             due = fraction >= 1.0 or fraction - last_fraction >= PROGRESS_STEP
-            if not (due or now - last_time >= PROGRESS_INTERVAL or self._tty):
+            if not (due or now - last_time >= PROGRESS_INTERVAL):
                 return
             self._shown[name] = (fraction, now)
         line = f"{name}: {human_size(done)} / {human_size(total)} ({fraction:.0%})"
@@ -110,7 +120,19 @@ class Console:
 
     def _write(self, text: str) -> None:
         with self._lock:
-            print(text, file=self._out, flush=True)
+            if self._bar is not None:
+                self._bar.write(text)
+            else:
+                print(text, file=self._out, flush=True)
+
+    def _close_bar(self) -> None:
+        with self._lock:
+            self._close_bar_locked()
+
+    def _close_bar_locked(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
     def _style(self, text: str, code: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self._color else text

@@ -83,6 +83,7 @@ def download(
     partial.mkdir(parents=True)
     try:
         with observer.phase("download", f"Downloading {len(files)} file(s)"):
+            observer.transfer(len(files), sum(f.size for f in files))
             backend.download(
                 mv, files, partial, concurrency=concurrency, progress=observer.progress
             )

@@ -16,6 +16,10 @@ class Observer(Protocol):
         """One informational line."""
         ...
 
+    def transfer(self, files: int, total_bytes: int) -> None:
+        """A transfer of this many files and bytes starts (``progress`` calls follow)."""
+        ...
+
     def progress(self, name: str, done: int, total: int) -> None:
         """Bytes of one file transferred so far."""
         ...
@@ -27,6 +31,9 @@ class _NullObserver:
         yield
 
     def log(self, message: str) -> None:
+        pass
+
+    def transfer(self, files: int, total_bytes: int) -> None:
         pass
 
     def progress(self, name: str, done: int, total: int) -> None:

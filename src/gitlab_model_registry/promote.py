@@ -86,6 +86,7 @@ def promote(
     with observer.phase("copy", f"Copying {len(files)} file(s)"):
         present = {f.name: f for f in target.list_files(dst)}
         todo = [f for f in files if not _same(present.get(f.name), f)]
+        observer.transfer(len(todo), sum(f.size for f in todo))
         copied = target.copy_from(
             source, src, dst, todo, concurrency=request.concurrency, progress=observer.progress
         )

@@ -33,6 +33,38 @@ def test_progress_off_a_terminal_is_a_line_per_tenth() -> None:
     assert lines[-1] == "weights.bin: 100.0 MiB / 100.0 MiB (100%)"
 
 
+def test_progress_on_a_terminal_is_one_bar_redrawn_in_place() -> None:
+    stream = Stream(tty=True)
+    console = Console(stream=stream)
+
+    with console.phase("upload", "Uploading 2 file(s)"):
+        console.transfer(2, 300 * MIB)
+        for done in range(0, 201):
+            console.progress("weights.bin", done * MIB, 200 * MIB)
+            console.progress("vocab.txt", min(done, 100) * MIB, 100 * MIB)
+        console.log("weights.bin: 200.0 MiB, sha256 0123")
+
+    text = stream.getvalue()
+    assert text.count("\n") <= 4  # the phase title, the log line, the finished bar
+    assert text.count("\r") < 50  # redraws a few times a second, not per MiB
+    final = text.rsplit("\r", 1)[-1]
+    assert "2 file(s)" in final and "100%" in final and "300M" in final
+    assert "weights.bin: 200.0 MiB, sha256 0123\n" in text
+
+
+def test_progress_bar_counts_a_retried_file_once() -> None:
+    stream = Stream(tty=True)
+    console = Console(stream=stream)
+
+    with console.phase("download", "Downloading 1 file(s)"):
+        console.transfer(1, 10 * MIB)
+        console.progress("a.bin", 6 * MIB, 10 * MIB)
+        console.progress("a.bin", 0, 10 * MIB)  # the server cut the answer: started again
+        console.progress("a.bin", 10 * MIB, 10 * MIB)
+
+    assert "10.0M/10.0M" in stream.getvalue().rsplit("\r", 1)[-1]
+
+
 def test_no_progress_prints_nothing() -> None:
     stream = Stream()
 
