@@ -6,8 +6,8 @@ import fcntl
 import os
 import pty
 import select
-import subprocess
 import struct
+import subprocess
 import sys
 import termios
 import time
