@@ -22,6 +22,7 @@ class TerminalBar:
     def __init__(self, stream: TextIO, files: int | None, total_bytes: int | None) -> None:
         self._stream = stream
         self._done: dict[str, int] = {}
+        columns = _fixed_width(stream)
         self._bar = tqdm(
             total=total_bytes,
             desc=f"{files} file(s)" if files is not None else "transfer",
@@ -31,7 +32,8 @@ class TerminalBar:
             unit_divisor=1024,
             mininterval=REDRAW_INTERVAL,
             leave=True,
-            **_width(stream),
+            ncols=columns,
+            dynamic_ncols=columns is None,
         )
 
     def update(self, name: str, done: int) -> None:
@@ -50,10 +52,10 @@ class TerminalBar:
         self._bar.close()
 
 
-def _width(stream: TextIO) -> dict[str, int | bool]:
-    """Follow the terminal's width; a terminal that reports none (0 columns) gets 80."""
+def _fixed_width(stream: TextIO) -> int | None:
+    """None to follow the terminal's width; 80 for a terminal that reports 0 columns."""
     try:
         columns = os.get_terminal_size(stream.fileno()).columns
     except (OSError, ValueError):
-        return {"dynamic_ncols": True}
-    return {"dynamic_ncols": True} if columns else {"ncols": 80}
+        return None
+    return None if columns else 80
