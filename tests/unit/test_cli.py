@@ -29,6 +29,47 @@ def test_every_command_and_option_has_help() -> None:
                 assert param.help, f"{name} {param.opts} has no help"
 
 
+def test_help_names_every_option_s_environment_variable(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert isinstance(cli, click.Group)
+    for name, command in cli.commands.items():
+        _, out, _ = run(capsys, name, "--help")
+        flat = " ".join(out.split())  # help wraps long lines
+        for param in command.params:
+            if isinstance(param, click.Option) and param.name != "help":
+                assert isinstance(param.envvar, str) and param.envvar.startswith("GMR_")
+                assert f"env var: {param.envvar}" in flat, f"{name} {param.opts}"
+
+
+def test_bare_gmr_prints_the_full_help_and_succeeds(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys)
+
+    assert code == 0 and err == ""
+    assert out.startswith("Usage: gmr ")
+    summaries = [line for line in out.splitlines() if line.startswith("  ") and "  " in line[2:]]
+    assert {line.split()[0] for line in summaries} >= set(cli.commands)
+    assert not any(line.endswith("...") for line in summaries)  # none cut off
+
+
+def test_a_misspelt_command_gets_a_suggestion_not_an_echo(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(capsys, "pubish", "x")
+
+    assert code == 2 and out == ""
+    assert err.strip() == (
+        "error: No such command 'pubish'. Did you mean 'publish'? — see: gmr --help"
+    )
+
+
+def test_a_bad_option_points_at_its_command_s_help(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "publish", "m", "--bump", "huge")
+
+    assert code == 2
+    assert err.count("\n") == 1 and err.rstrip().endswith("see: gmr publish --help")
+
+
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "--version")
 

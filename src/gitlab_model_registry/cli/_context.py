@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Callable
@@ -18,56 +19,61 @@ from gitlab_model_registry.settings import Flags, Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: Every option is declared with its environment variable, and ``--help`` shows it.
+option = functools.partial(click.option, show_envvar=True)
+
 
 def common_options(command: F) -> F:
     """Connection and output options shared by every command."""
     options = [
-        click.option(
-            "--gitlab-url", envvar="GMR_GITLAB_URL", help="GitLab URL (in CI: CI_API_V4_URL)."
-        ),
-        click.option(
+        option("--gitlab-url", envvar="GMR_GITLAB_URL", help="GitLab URL (in CI: CI_API_V4_URL)."),
+        option(
             "--project",
             envvar="GMR_PROJECT",
             help="GitLab project id or path (in CI: CI_PROJECT_ID).",
         ),
-        click.option(
+        option(
             "--token",
             envvar="GMR_TOKEN",
             help="API token, api scope, Developer role (or GITLAB_TOKEN, MLFLOW_TRACKING_TOKEN).",
         ),
-        click.option(
+        option(
             "--token-variable",
             envvar="GMR_TOKEN_VARIABLE",
             help="Name of the environment variable holding the API token.",
         ),
-        click.option(
+        option(
             "--tracking-uri",
             envvar="GMR_TRACKING_URI",
             help="MLflow tracking URI (or MLFLOW_TRACKING_URI); GitLab's MLflow URL selects GitLab.",
         ),
-        click.option(
+        option(
             "--ca-file",
             envvar="GMR_CA_FILE",
             type=click.Path(exists=True, dir_okay=False),
             help="Extra CA bundle (in CI: CI_SERVER_TLS_CA_FILE).",
         ),
-        click.option(
+        option(
             "--timeout",
             envvar="GMR_TIMEOUT",
             type=float,
             help="Seconds to wait for the server (default 60).",
         ),
-        click.option(
+        option(
             "--upload-token",
             envvar="GMR_UPLOAD_TOKEN",
             type=click.Choice(["job", "api"]),
             help="Token for file transfers: CI_JOB_TOKEN (default in CI) or the API token.",
         ),
-        click.option("-v", "--verbose", count=True, help="More detail; -vv shows tracebacks."),
-        click.option(
-            "--no-progress", is_flag=True, envvar="GMR_NO_PROGRESS", help="No progress lines."
+        option(
+            "-v",
+            "--verbose",
+            count=True,
+            envvar="GMR_VERBOSE",
+            help="More detail; -vv shows tracebacks (GMR_VERBOSE: a count, e.g. 2).",
         ),
-        click.option(
+        option("--no-progress", is_flag=True, envvar="GMR_NO_PROGRESS", help="No progress lines."),
+        option(
             "--color",
             envvar="GMR_COLOR",
             type=click.Choice(["auto", "always", "never"]),
@@ -76,8 +82,8 @@ def common_options(command: F) -> F:
             help="Colour on stderr (NO_COLOR is honoured).",
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
+    for decorator in reversed(options):
+        command = decorator(command)
     return command
 
 

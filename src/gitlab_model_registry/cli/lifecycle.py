@@ -14,7 +14,7 @@ import click
 
 from gitlab_model_registry import download as reading
 from gitlab_model_registry import promote as promoting
-from gitlab_model_registry.cli._context import Context, common_options, required_model
+from gitlab_model_registry.cli._context import Context, common_options, option, required_model
 from gitlab_model_registry.console import (
     dotenv_values,
     render_download,
@@ -45,10 +45,10 @@ class GatesFromEnv(click.types.StringParamType):
 
 MODEL = click.argument("model", envvar=["GMR_MODEL", "MODEL_NAME"], required=False)
 VERSION = click.argument("version", envvar=["GMR_MODEL_VERSION", "MODEL_VERSION"], required=False)
-JSON = click.option(
+JSON = option(
     "--json", "as_json", is_flag=True, envvar="GMR_JSON", help="Print the result as JSON."
 )
-CONCURRENCY = click.option(
+CONCURRENCY = option(
     "--concurrency",
     envvar="GMR_CONCURRENCY",
     type=click.IntRange(1, 64),
@@ -58,25 +58,25 @@ CONCURRENCY = click.option(
 )
 
 
-@click.command()
+@click.command(short_help="Promote a version to a release, another version or project.")
 @MODEL
 @VERSION
-@click.option(
+@option(
     "--to", "to_version", envvar="GMR_TO_VERSION", metavar="SEMVER", help="Version to promote to."
 )
-@click.option(
+@option(
     "--release",
     is_flag=True,
     envvar="GMR_RELEASE",
     help="Promote a prerelease to its release (1.4.0-rc.2 -> 1.4.0).",
 )
-@click.option(
+@option(
     "--to-project",
     envvar="GMR_TO_PROJECT",
     metavar="ID|PATH",
     help="Promote into another GitLab project.",
 )
-@click.option(
+@option(
     "--require",
     "gates",
     multiple=True,
@@ -85,7 +85,7 @@ CONCURRENCY = click.option(
     metavar="'METRIC>=N'",
     help="A metric gate (>=, >, <=, <, ==); repeatable.",
 )
-@click.option(
+@option(
     "--dotenv",
     envvar="GMR_DOTENV",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -122,7 +122,7 @@ def promote(model: str | None, version: str | None, **options: Any) -> None:
     click.echo(render_promote(result, as_json=as_json))
 
 
-@click.command()
+@click.command(short_help="Download a version: exact, latest or a constraint.")
 @MODEL
 @click.argument(
     "version",
@@ -130,14 +130,14 @@ def promote(model: str | None, version: str | None, **options: Any) -> None:
     required=False,
     metavar="[VERSION|latest|CONSTRAINT]",
 )
-@click.option(
+@option(
     "--dest",
     envvar="GMR_DEST",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory to download into (must be empty).",
 )
-@click.option("--force", is_flag=True, envvar="GMR_FORCE", help="Replace a non-empty --dest.")
+@option("--force", is_flag=True, envvar="GMR_FORCE", help="Replace a non-empty --dest.")
 @JSON
 @CONCURRENCY
 @common_options
@@ -158,7 +158,7 @@ def download(model: str | None, version: str | None, **options: Any) -> None:
     click.echo(render_download(result, as_json=as_json))
 
 
-@click.command()
+@click.command(short_help="List a model's versions, newest first.")
 @MODEL
 @JSON
 @common_options
@@ -171,7 +171,7 @@ def versions(model: str | None, **options: Any) -> None:
     )
 
 
-@click.command()
+@click.command(short_help="Show a version's files, params, metrics and CI link.")
 @MODEL
 @VERSION
 @JSON

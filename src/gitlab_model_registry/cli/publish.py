@@ -11,7 +11,13 @@ from typing import Any
 import click
 
 from gitlab_model_registry import api, versioning
-from gitlab_model_registry.cli._context import Context, F, common_options, required_model
+from gitlab_model_registry.cli._context import (
+    Context,
+    F,
+    common_options,
+    option,
+    required_model,
+)
 from gitlab_model_registry.console import dotenv_values, render_publish, write_dotenv
 from gitlab_model_registry.errors import UsageError
 
@@ -22,20 +28,20 @@ BUMP = click.Choice(["major", "minor", "patch", "premajor", "preminor", "prepatc
 
 def version_options(command: F) -> F:
     options = [
-        click.option(
+        option(
             "--version",
             "version",
             envvar="GMR_VERSION",
             metavar="SEMVER|auto",
             help="Exact version, or 'auto' to choose from the CI context (tag, merge request, branch).",
         ),
-        click.option(
+        option(
             "--bump",
             envvar="GMR_BUMP",
             type=BUMP,
             help="Bump the registry's latest version (default patch).",
         ),
-        click.option(
+        option(
             "--prerelease-label",
             envvar="GMR_PRERELEASE_LABEL",
             default="rc",
@@ -43,57 +49,59 @@ def version_options(command: F) -> F:
             help="Label of prerelease bumps.",
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
+    for decorator in reversed(options):
+        command = decorator(command)
     return command
 
 
-@click.command()
+@click.command(short_help="Publish files or directories as a new model version.")
 @click.argument("model", envvar="GMR_MODEL", required=False)
 @click.argument("paths", nargs=-1, type=click.Path())
 @version_options
-@click.option(
+@option(
     "--description",
     envvar="GMR_DESCRIPTION",
     help="Version description (default: the CI job and commit).",
 )
-@click.option(
-    "--param", "param_pairs", multiple=True, metavar="K=V", help="A parameter; repeatable."
+@option(
+    "--param",
+    "param_pairs",
+    multiple=True,
+    envvar="GMR_PARAM",
+    metavar="K=V",
+    help="A parameter; repeatable (GMR_PARAM: whitespace-separated).",
 )
-@click.option(
+@option(
     "--params-file",
     multiple=True,
     type=click.Path(path_type=Path),
     envvar="GMR_PARAMS_FILE",
     help="Parameters from JSON/YAML; repeatable.",
 )
-@click.option(
+@option(
     "--metric",
     "metric_pairs",
     multiple=True,
+    envvar="GMR_METRIC",
     metavar="K=V",
-    help="A metric (finite number); repeatable.",
+    help="A metric (finite number); repeatable (GMR_METRIC: whitespace-separated).",
 )
-@click.option(
+@option(
     "--metrics-file",
     multiple=True,
     type=click.Path(path_type=Path),
     envvar="GMR_METRICS_FILE",
     help="Metrics from JSON/YAML; repeatable.",
 )
-@click.option(
+@option(
     "--dotenv",
     envvar="GMR_DOTENV",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write MODEL_* variables for artifacts:reports:dotenv.",
 )
-@click.option(
-    "--json", "as_json", is_flag=True, envvar="GMR_JSON", help="Print the result as JSON."
-)
-@click.option(
-    "--dry-run", is_flag=True, envvar="GMR_DRY_RUN", help="Print the plan; write nothing."
-)
-@click.option(
+@option("--json", "as_json", is_flag=True, envvar="GMR_JSON", help="Print the result as JSON.")
+@option("--dry-run", is_flag=True, envvar="GMR_DRY_RUN", help="Print the plan; write nothing.")
+@option(
     "--concurrency",
     envvar="GMR_CONCURRENCY",
     type=click.IntRange(1, 64),
@@ -101,7 +109,7 @@ def version_options(command: F) -> F:
     show_default=True,
     help="Parallel uploads.",
 )
-@click.option(
+@option(
     "--max-file-size",
     envvar="GMR_MAX_FILE_SIZE",
     type=click.IntRange(min=1),
@@ -138,7 +146,7 @@ def publish(model: str | None, paths: tuple[str, ...], **options: Any) -> None:
     click.echo(render_publish(result, as_json=output["as_json"]))
 
 
-@click.command("next-version")
+@click.command("next-version", short_help="Print the version publish would create; writes nothing.")
 @click.argument("model", envvar="GMR_MODEL", required=False)
 @version_options
 @common_options
