@@ -14,13 +14,21 @@ $(VENV)/.installed-demo: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[mlflow]'
 	touch $@
 
-.PHONY: install demo test lint
+$(VENV)/.installed-ui: $(VENV)/.installed-demo
+	$(PY) -m pip install --quiet 'mlflow>=2.16'
+	touch $@
+
+.PHONY: install demo ui test lint
 install: $(VENV)/.installed
 
 # The main job on the embedded local registry: nothing to configure, no GitLab needed.
 demo: $(VENV)/.installed-demo
 	$(VENV)/bin/gmr publish demo-model component/model \
 		--params-file component/params.yaml --metrics-file component/metrics.json
+
+# MLflow's web UI on the local registry that `make demo` (or any gmr command here) wrote.
+ui: $(VENV)/.installed-ui
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns.db --host 127.0.0.1
 
 test: $(VENV)/.installed lint
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -121,7 +121,8 @@ class Context:
         if self.settings.embedded:
             self.console.log(
                 f"no registry configured: using the local MLflow registry {self.settings.tracking_uri} "
-                f"(browse it with: mlflow ui --backend-store-uri {self.settings.tracking_uri})"
+                f"(browse it: `make ui` in a checkout of gitlab-model-registry, or `pip install mlflow` "
+                f"then `mlflow ui --backend-store-uri {self.settings.tracking_uri}`)"
             )
         artifacts = str(Path.cwd() / "mlartifacts") if self.settings.embedded else None
         _bridge_to_mlflow(self.settings)
