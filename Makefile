@@ -28,7 +28,8 @@ demo: $(VENV)/.installed-demo
 
 # MLflow's web UI on the local registry that `make demo` (or any gmr command here) wrote.
 ui: $(VENV)/.installed-ui
-	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns.db --host 127.0.0.1
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(VENV)/bin/mlflow ui --workers 1 \
+		--backend-store-uri sqlite:///$(CURDIR)/mlruns.db --host 127.0.0.1
 
 test: $(VENV)/.installed lint
 	$(PY) -m pytest $(PYTEST_ARGS)
