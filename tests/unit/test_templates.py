@@ -21,7 +21,8 @@ import jsonschema
 import pytest
 import yaml
 
-from gitlab_model_registry import __version__
+from gitlab_model_registry import __version__, versioning
+from gitlab_model_registry.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "templates" / "publish.yml"
@@ -260,14 +261,71 @@ def test_default_image_is_this_release_of_the_project_image(template: Path) -> N
     assert inputs(template)["image"]["default"] == f"{IMAGE}:{__version__}"
 
 
-@pytest.mark.parametrize("value", ["auto", "1.4.0", "v1.4.0", "1.4.0-rc.1", "2.0.0+build.7"])
-def test_version_input_accepts_auto_and_semantic_versions(value: str) -> None:
-    assert value_problems("version", value, inputs()["version"]) == []
+#: One table of version strings for the CLI and every version input of the components: both
+#: follow GitLab's semver rule (semver.org, no `v` prefix), so a component never accepts a
+#: version that `gmr` then refuses, nor the other way round.
+VERSION_STRINGS = {
+    "1.4.0": True,
+    "0.0.0": True,
+    "10.20.30": True,
+    "1.4.0-rc.1": True,
+    "1.4.0-rc.1+build.7": True,
+    "2.0.0+build.7": True,
+    "1.0.0+001": True,
+    "1.0.0-alpha-1": True,
+    "1.0.0-0.3.7": True,
+    "1.0.0-0a": True,
+    "1.0.0-mr.12.42": True,
+    "v1.4.0": False,
+    "V1.4.0": False,
+    "1.4": False,
+    "01.2.3": False,
+    "1.02.3": False,
+    "1.2.3-01": False,
+    "1.2.3-rc..1": False,
+    "1.2.3-rc_1": False,
+    "1.2.3-": False,
+    "1.2.3+": False,
+    " 1.2.3": False,
+    "1.2.3\n": False,
+    "1.4.0 ; touch pwned": False,
+    "latest": False,
+    "": False,
+}
+VERSION_INPUTS = [(TEMPLATE, "version"), (PROMOTE, "version"), (PROMOTE, "to-version")]
 
 
-@pytest.mark.parametrize("value", ["1.4", "latest", "01.2.3", "1.4.0 ; touch pwned"])
-def test_version_input_refuses_other_values(value: str) -> None:
-    assert value_problems("version", value, inputs()["version"])
+def re2_matches(regex: str, value: str) -> bool:
+    """GitLab checks input regexes with RE2, whose ``$`` never matches before a final newline."""
+    return re.search(regex.removesuffix("$") + r"\Z", value) is not None
+
+
+def cli_accepts(value: str) -> bool:
+    try:
+        versioning.parse(value)
+    except UsageError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("value", list(VERSION_STRINGS), ids=repr)
+def test_components_and_cli_accept_the_same_versions(value: str) -> None:
+    assert cli_accepts(value) is VERSION_STRINGS[value]
+    for template, name in VERSION_INPUTS:
+        if value == "" and name == "to-version":
+            continue  # empty means "not given" there: promote to the release
+        accepted = re2_matches(inputs(template)[name]["regex"], value)
+        assert accepted is VERSION_STRINGS[value], f"{template.name} input {name}"
+
+
+def test_publish_version_input_also_takes_auto() -> None:
+    assert re2_matches(inputs()["version"]["regex"], "auto")
+
+
+@pytest.mark.parametrize("value", ["$MODEL_VERSION", "${MODEL_VERSION}"])
+def test_promote_version_inputs_also_take_a_variable(value: str) -> None:
+    for name in ("version", "to-version"):
+        assert re2_matches(inputs(PROMOTE)[name]["regex"], value)
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=by_name)
