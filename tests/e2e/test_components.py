@@ -169,8 +169,9 @@ def test_an_input_is_data_never_shell_code(
         ),
         ({"model": None}, "`model` input: required value has not been provided"),
         ({"version": "latest"}, "`version` input: `latest` does not match required regex"),
+        ({"version": "v1.4.0"}, "`version` input: `v1.4.0` does not match required regex"),
     ],
-    ids=["bump-outside-options", "model-missing", "version-not-semver"],
+    ids=["bump-outside-options", "model-missing", "version-not-semver", "version-v-prefix"],
 )
 def test_a_bad_input_fails_the_pipeline_with_gitlabs_message(
     make_project: ProjectFactory, double: Double, inputs: dict[str, Any], message: str
