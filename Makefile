@@ -18,7 +18,7 @@ $(VENV)/.installed-ui: $(VENV)/.installed-demo
 	$(PY) -m pip install --quiet 'mlflow>=2.16'
 	touch $@
 
-.PHONY: install demo ui test lint
+.PHONY: install demo ui test test-all lint
 install: $(VENV)/.installed
 
 # The main job on the embedded local registry: nothing to configure, no GitLab needed.
@@ -33,6 +33,12 @@ ui: $(VENV)/.installed-ui
 
 test: $(VENV)/.installed lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Every tier, with what they need provisioned first as CI does (Debian, as root): the e2e and
+# image tiers cannot skip.
+test-all: $(VENV)/.installed
+	.ci/provision
+	GMR_REQUIRE_TIERS=integration,e2e,image $(MAKE) test
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests bench

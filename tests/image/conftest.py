@@ -46,7 +46,7 @@ class BuiltImage:
 def _podman_engine() -> Iterator[Engine]:
     missing = podman.missing_tools()
     if missing:
-        pytest.skip(f"image tier needs {', '.join(missing)} (installed by .ci/run)")
+        pytest.skip(f"the image tier needs {', '.join(missing)}, not installed")
     with podman.running_podman(os.environ.get("GMR_IMAGE_STORE") or None) as service:
         base = podman.import_debootstrap_base(service)
         yield Engine(client=service.client, base_image=base, offline_build=True)
