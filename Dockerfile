@@ -2,6 +2,7 @@
 #
 #   docker build -t gmr .                                  # GitLab path only (small)
 #   docker build --build-arg EXTRAS=mlflow -t gmr:mlflow . # adds the mlflow backend
+#   docker build --target action -t gmr:action .           # the Docker action's image (root)
 #
 # A build context that already holds wheelhouse/ (our wheel and every dependency's, e.g. from
 # `pip wheel -w wheelhouse .` on the host) builds without any network access.
@@ -24,7 +25,7 @@ RUN set -eu; \
     install -m 0755 action/entrypoint.sh /opt/gmr/bin/gmr-action; \
     /opt/gmr/bin/gmr --version
 
-FROM ${BASE_IMAGE}
+FROM ${BASE_IMAGE} AS runtime
 ARG VERSION=0.1.0
 LABEL org.opencontainers.image.title="gitlab-model-registry" \
       org.opencontainers.image.description="Publish ML models to GitLab's Model registry from CI/CD" \
@@ -34,10 +35,17 @@ LABEL org.opencontainers.image.title="gitlab-model-registry" \
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PATH="/opt/gmr/bin:${PATH}"
-# uid 1001 is the GitHub-hosted runner's user, so the action can write the workspace and
-# $GITHUB_OUTPUT; GitLab's Docker executor makes the build directory writable for any uid.
-RUN useradd --no-log-init --create-home --uid 1001 --user-group gmr
 COPY --from=builder /opt/gmr /opt/gmr
-USER 1001:1001
 # No ENTRYPOINT: GitLab runs a job's `script:` with the image's shell as is.
 CMD ["gmr", "--help"]
+
+# The Docker action's image (`--target action`, tag suffix `-action`): GitHub requires Docker
+# actions to run as the default user, root, or they may not be able to write GITHUB_WORKSPACE
+# and the file commands, which belong to the runner's user (uid 1001 only on GitHub's hosts).
+FROM runtime AS action
+
+# The default target, for GitLab jobs: a non-root user. GitLab's Docker executor makes the
+# build directory writable for any uid.
+FROM runtime
+RUN useradd --no-log-init --create-home --uid 1001 --user-group gmr
+USER 1001:1001

@@ -20,8 +20,24 @@ map_input() {
     fi
 }
 
+# One path per line, as the files input documents, spaces kept (GitLab accepts them in file
+# names): gmr gets them as a JSON array. A JSON array input is passed on as it is.
+map_files() {
+    local value
+    value="$(input files)"
+    if [ -n "$value" ]; then
+        GMR_FILES="$(printf '%s' "$value" | "$(dirname "$0")/python" -c '
+import json, sys
+text = sys.stdin.read()
+paths = [line.strip() for line in text.splitlines() if line.strip()]
+print(text.strip() if text.lstrip().startswith("[") else json.dumps(paths))
+')"
+        export GMR_FILES
+    fi
+}
+
 map_input model GMR_MODEL
-map_input files GMR_FILES
+map_files
 map_input version GMR_VERSION
 map_input bump GMR_BUMP
 map_input prerelease-label GMR_PRERELEASE_LABEL

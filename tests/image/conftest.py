@@ -19,7 +19,8 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import docker
 import pytest
@@ -41,6 +42,7 @@ class BuiltImage:
     build_seconds: float
     base_image: str | None
     client: docker.DockerClient
+    context: Path | None = None  # what it was built from (None: a prebuilt image)
 
 
 def _podman_engine() -> Iterator[Engine]:
@@ -83,9 +85,26 @@ def built_image(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Ite
     tag = f"localhost/gitlab-model-registry:test-{uuid.uuid4().hex[:8]}"
     built = images.build(engine.client, context, tag, buildargs)
     try:
-        yield BuiltImage(tag, built.seconds, engine.base_image, engine.client)
+        yield BuiltImage(tag, built.seconds, engine.base_image, engine.client, context)
     finally:
         engine.client.images.remove(tag, force=True)
+
+
+@pytest.fixture(scope="session")
+def action_image(built_image: BuiltImage) -> Iterator[BuiltImage]:
+    """The Docker action's variant (``--target action``), built from the same context: every
+    layer but its last stage comes from the build cache."""
+    prebuilt = os.environ.get("GMR_ACTION_IMAGE_TAG")
+    if prebuilt or built_image.context is None:
+        yield replace(built_image, tag=prebuilt or built_image.tag)
+        return
+    buildargs = {"BASE_IMAGE": built_image.base_image} if built_image.base_image else {}
+    tag = f"{built_image.tag}-action"
+    built = images.build(built_image.client, built_image.context, tag, buildargs, target="action")
+    try:
+        yield replace(built_image, tag=tag, build_seconds=built.seconds)
+    finally:
+        built_image.client.images.remove(tag, force=True)
 
 
 @pytest.fixture(scope="session")

@@ -73,11 +73,24 @@ def prepare_context(dest: Path, wheelhouse: bool) -> Path:
     return dest
 
 
-def build(client: docker.DockerClient, context: Path, tag: str, buildargs: dict[str, str]) -> Built:
+def build(
+    client: docker.DockerClient,
+    context: Path,
+    tag: str,
+    buildargs: dict[str, str],
+    target: str | None = None,
+) -> Built:
     started = time.monotonic()
+    options: dict[str, Any] = {"target": target} if target else {}
     try:
         image, _ = client.images.build(
-            path=str(context), tag=tag, buildargs=buildargs, rm=True, forcerm=True, pull=False
+            path=str(context),
+            tag=tag,
+            buildargs=buildargs,
+            rm=True,
+            forcerm=True,
+            pull=False,
+            **options,
         )
     except docker.errors.BuildError as error:
         log = "".join(str(chunk.get("stream", chunk)) for chunk in error.build_log)

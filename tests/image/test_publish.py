@@ -25,6 +25,7 @@ WEIGHTS = bytes(range(256)) * 1200
 ACTION_YML = images.REPO_ROOT / "action" / "action.yml"
 OUTPUT_FILE = "/github/file_commands/set_output_0b1c"
 RUNNER_UID = 1001  # the GitHub-hosted runner's user, owner of the workspace and output files
+OTHER_RUNNER_UID = 4242  # a self-hosted runner's user: the action cannot rely on uid 1001
 
 
 def _workspace(root: Path) -> Path:
@@ -129,7 +130,7 @@ def _action_inputs(given: dict[str, str]) -> dict[str, str]:
 
 
 def _run_action(
-    built_image: BuiltImage, tmp_path: Path, inputs: dict[str, str]
+    action_image: BuiltImage, tmp_path: Path, inputs: dict[str, str], runner_uid: int = RUNNER_UID
 ) -> tuple[images.Ran, Path]:
     workspace = _workspace(tmp_path / "workspace")
     commands = tmp_path / "file_commands"
@@ -137,11 +138,11 @@ def _run_action(
     output = commands / Path(OUTPUT_FILE).name
     output.touch()
     for tree in (workspace, commands):
-        _chmod_tree(tree, 0o755, 0o644)
-        _chown_tree(tree, RUNNER_UID)
+        _chmod_tree(tree, 0o755, 0o644)  # only the runner's user (and root) may write
+        _chown_tree(tree, runner_uid)
     ran = images.run(
-        built_image.client,
-        built_image.tag,
+        action_image.client,
+        action_image.tag,
         None,
         entrypoint=_action()["runs"]["entrypoint"],
         environment={**inputs, "GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": OUTPUT_FILE},
@@ -156,7 +157,7 @@ def _run_action(
 
 
 def test_action_publishes_and_sets_outputs(
-    built_image: BuiltImage, double: Double, tmp_path: Path
+    action_image: BuiltImage, double: Double, tmp_path: Path
 ) -> None:
     with_ = {
         "model": "iris-gh",
@@ -168,7 +169,7 @@ def test_action_publishes_and_sets_outputs(
         "params-file": "params.yaml",
         "metrics-file": "metrics.json",
     }
-    ran, output = _run_action(built_image, tmp_path, _action_inputs(with_))
+    ran, output = _run_action(action_image, tmp_path, _action_inputs(with_))
     assert ran.exit_code == 0, ran.stdout + ran.stderr
     version = double.control.version("iris-gh", "2.0.0")
     assert version is not None, double.control.state()
@@ -205,18 +206,41 @@ def test_action_warns_early_about_a_missing_input(
 
 def test_action_runs_this_release_image() -> None:
     registry_image = "registry.gitlab.com/gitlab-model-registry/gitlab-model-registry"
-    assert _action()["runs"]["image"] == f"docker://{registry_image}:{__version__}"
+    assert _action()["runs"]["image"] == f"docker://{registry_image}:{__version__}-action"
+
+
+def test_action_runs_as_root_in_a_workspace_of_another_user(
+    action_image: BuiltImage, double: Double, tmp_path: Path
+) -> None:
+    """GitHub requires Docker actions to run as root; a self-hosted runner's workspace belongs
+    to whatever user the runner is, and a path may hold spaces."""
+    with_ = {
+        "model": "iris-self-hosted",
+        "files": "model/\n\nrelease notes.txt\n",
+        "version": "1.0.0",
+        "gitlab-url": double.url,
+        "project": double.project_path,
+        "token": double.developer_token,
+    }
+    (tmp_path / "workspace").mkdir()
+    (tmp_path / "workspace" / "release notes.txt").write_text("first release\n")
+    ran, output = _run_action(action_image, tmp_path, _action_inputs(with_), OTHER_RUNNER_UID)
+    assert ran.exit_code == 0, ran.stdout + ran.stderr
+    version = double.control.version("iris-self-hosted", "1.0.0")
+    assert version is not None, double.control.state()
+    assert set(_files(version)) == {"weights.bin", "config.json", "release notes.txt"}
+    assert "model-version=1.0.0" in output.read_text().splitlines()
 
 
 def test_stopping_the_action_container_stops_gmr_at_once(
-    built_image: BuiltImage, double: Double
+    action_image: BuiltImage, double: Double
 ) -> None:
     """A cancelled workflow stops the container with SIGTERM to PID 1 (the entrypoint shell)."""
     double.control.set_faults(latency_ms=10_000)
     inputs = {"model": "m", "files": "/etc/hostname", "gitlab-url": double.url, "project": "1"}
     inputs["token"] = double.developer_token
-    container = built_image.client.containers.run(
-        built_image.tag,
+    container = action_image.client.containers.run(
+        action_image.tag,
         None,
         entrypoint=_action()["runs"]["entrypoint"],
         environment=_action_inputs(inputs),
