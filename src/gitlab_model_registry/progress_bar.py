@@ -22,7 +22,7 @@ class TerminalBar:
     def __init__(self, stream: TextIO, files: int | None, total_bytes: int | None) -> None:
         self._stream = stream
         self._done: dict[str, int] = {}
-        columns = _fixed_width(stream)
+        fixed = _fixed_size(stream)
         self._bar = tqdm(
             total=total_bytes,
             desc=f"{files} file(s)" if files is not None else "transfer",
@@ -32,8 +32,9 @@ class TerminalBar:
             unit_divisor=1024,
             mininterval=REDRAW_INTERVAL,
             leave=True,
-            ncols=columns,
-            dynamic_ncols=columns is None,
+            ncols=fixed[0] if fixed else None,
+            nrows=fixed[1] if fixed else None,
+            dynamic_ncols=fixed is None,
         )
 
     def update(self, name: str, done: int) -> None:
@@ -52,10 +53,11 @@ class TerminalBar:
         self._bar.close()
 
 
-def _fixed_width(stream: TextIO) -> int | None:
-    """None to follow the terminal's width; 80 for a terminal that reports 0 columns."""
+def _fixed_size(stream: TextIO) -> tuple[int, int] | None:
+    """None to follow the terminal's size. A terminal that reports 0 columns or rows (a bare
+    pseudo-terminal) gets 80x24: tqdm would otherwise draw nothing at all."""
     try:
-        columns = os.get_terminal_size(stream.fileno()).columns
+        size = os.get_terminal_size(stream.fileno())
     except (OSError, ValueError):
         return None
-    return None if columns else 80
+    return None if size.columns and size.lines else (size.columns or 80, size.lines or 24)

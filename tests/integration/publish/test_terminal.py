@@ -13,6 +13,8 @@ import termios
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.gitlab_double.pytest_plugin import Double
 from tests.integration.publish.conftest import SECRETS, clean_environ
 
@@ -20,10 +22,12 @@ MIB = 1024 * 1024
 SIZE_MIB = 300
 
 
-def _run_on_a_terminal(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
+def _run_on_a_terminal(
+    args: list[str], env: dict[str, str], cwd: Path, rows: int, columns: int
+) -> tuple[int, str]:
     """Run gmr with stderr on a pseudo-terminal (stdout stays a pipe); returns (code, stderr)."""
     controller, terminal = pty.openpty()
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     proc = subprocess.Popen(
         [sys.executable, "-m", "gitlab_model_registry", *args],
         cwd=cwd,
@@ -53,7 +57,12 @@ def _run_on_a_terminal(args: list[str], env: dict[str, str], cwd: Path) -> tuple
         os.close(controller)
 
 
-def test_a_300_mib_upload_on_a_terminal_is_one_redrawn_bar(double: Double, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("rows", "columns"), [(24, 100), (0, 0)], ids=["sized-terminal", "terminal-without-size"]
+)
+def test_a_300_mib_upload_on_a_terminal_is_one_redrawn_bar(
+    double: Double, tmp_path: Path, rows: int, columns: int
+) -> None:
     weights = tmp_path / "weights.bin"
     with weights.open("wb") as out:
         for _ in range(SIZE_MIB):
@@ -66,7 +75,11 @@ def test_a_300_mib_upload_on_a_terminal_is_one_redrawn_bar(double: Double, tmp_p
     }
 
     code, stderr = _run_on_a_terminal(
-        ["publish", "terminal-model", str(weights), "--version", "1.0.0"], env, tmp_path
+        ["publish", f"terminal-model-{rows}", str(weights), "--version", "1.0.0"],
+        env,
+        tmp_path,
+        rows,
+        columns,
     )
 
     assert code == 0, stderr
