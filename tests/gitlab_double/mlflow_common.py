@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from tests.gitlab_double import auth
-from tests.gitlab_double.errors import grape, resource_missing, unauthorized
+from tests.gitlab_double.errors import grape, not_found, resource_missing, unauthorized
 from tests.gitlab_double.records import Model, Project
 from tests.gitlab_double.routing import Request
 
@@ -17,8 +17,14 @@ MAX_RESULTS_CAP = 1000
 
 
 def authorize(request: Request, *, write: bool) -> tuple[auth.Caller, Project]:
-    """Authenticated member (read = Guest+); writes need Developer+ and answer 401 (sic) if not."""
+    """Authenticated member (read = Guest+); writes need Developer+ and answer 401 (sic) if not.
+
+    With the project's Model experiments / Model registry feature off (or, before 17.6, the
+    ``model_registry`` flag) ``read_model_experiments``/``read_model_registry`` fail: every
+    route answers 404 ``{"message":"404 Not Found"}``, without an ``error_code``.
+    """
     caller, project = auth.authenticate(request, auth.MLFLOW, required=True)
+    auth.require_feature(project, "model_registry", not_found())
     if write:
         auth.require_role(caller, "developer", unauthorized())
     return caller, project

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from tests.gitlab_double import mlflow_render as render
 from tests.gitlab_double import semver
@@ -31,18 +32,32 @@ MAX_TEXT = 10_000
 
 
 def create_model(request: Request) -> Response:
-    caller, project = authorize(request, write=True)
-    params = request.params()
-    name = required_str(params, "name")
-    description = optional_str(params, "description")
-    tags = key_values(params, "tags")
-    if not _model_is_valid(project, name, description, tags):
-        raise already_exists()  # GitLab answers this for *any* create failure
-    assert caller.user is not None
-    model = request.app.registry.create_model(project, name, description, dict(tags), caller.user)
-    return Response(
-        body={"registered_model": render.registered_model(request.base_url, project, model)}
-    )
+    """Ml::CreateModelService: validate, then INSERT; as for versions (``mlflow_versions``) an
+    overlapping create passes the validation and the INSERT hits the unique index on
+    (project_id, name): 400 INVALID_PARAMETER_VALUE with PostgreSQL's text."""
+    registry = request.app.registry
+    with registry.lock:
+        caller, project = authorize(request, write=True)
+        params = request.params()
+        name = required_str(params, "name")
+        description = optional_str(params, "description")
+        tags = key_values(params, "tags")
+        if not _model_is_valid(project, name, description, tags):
+            raise already_exists()  # GitLab answers this for *any* validation failure
+    window = request.app.faults.settings.race_window_ms
+    if window:
+        time.sleep(window / 1000)
+    with registry.lock:
+        if name in project.models:
+            raise invalid_parameter(
+                "PG::UniqueViolation: ERROR:  duplicate key value violates unique constraint "
+                '"index_ml_models_on_project_id_and_name"\n'
+                f"DETAIL:  Key (project_id, name)=({project.id}, {name}) already exists.\n"
+            )
+        assert caller.user is not None
+        model = registry.create_model(project, name, description, dict(tags), caller.user)
+        body = {"registered_model": render.registered_model(request, project, model)}
+    return Response(body=body)
 
 
 def _model_is_valid(
@@ -63,9 +78,7 @@ def _model_is_valid(
 def get_model(request: Request) -> Response:
     _, project = authorize(request, write=False)
     model = find_model(project, request.params().get("name"))
-    return Response(
-        body={"registered_model": render.registered_model(request.base_url, project, model)}
-    )
+    return Response(body={"registered_model": render.registered_model(request, project, model)})
 
 
 def update_model(request: Request) -> Response:
@@ -75,9 +88,7 @@ def update_model(request: Request) -> Response:
     if "description" in params:
         model.description = optional_str(params, "description")
         model.updated_s = now_s()
-    return Response(
-        body={"registered_model": render.registered_model(request.base_url, project, model)}
-    )
+    return Response(body={"registered_model": render.registered_model(request, project, model)})
 
 
 def delete_model(request: Request) -> Response:
@@ -91,7 +102,7 @@ def latest_versions(request: Request) -> Response:
     _, project = authorize(request, write=False)
     model = find_model(project, request.params().get("name"))
     latest = _latest(model)
-    items = [render.model_version(request.base_url, project, model, latest)] if latest else []
+    items = [render.model_version(request, project, model, latest)] if latest else []
     return Response(body={"model_versions": items})
 
 
@@ -110,7 +121,7 @@ def search_models(request: Request) -> Response:
     offset = page_offset(params)
     page = models[offset : offset + size]
     body = {
-        "registered_models": [render.registered_model(request.base_url, project, m) for m in page],
+        "registered_models": [render.registered_model(request, project, m) for m in page],
         "next_page_token": next_page_token(offset, size, len(models)),
     }
     return Response(body=body)
@@ -140,9 +151,7 @@ def model_by_alias(request: Request) -> Response:
     params = request.params()
     model = find_model(project, params.get("name"))
     version = _by_semver(model, optional_str(params, "alias"))
-    return Response(
-        body={"model_version": render.model_version(request.base_url, project, model, version)}
-    )
+    return Response(body={"model_version": render.model_version(request, project, model, version)})
 
 
 def _by_semver(model: Model, text: str) -> Version:
@@ -154,7 +163,7 @@ def _by_semver(model: Model, text: str) -> Version:
 
 def register(router: Router) -> None:
     base = PREFIX + "registered-models/"
-    router.add("POST", base + "create", create_model)
+    router.add("POST", base + "create", create_model, locks=True)
     router.add("GET", base + "get", get_model)
     router.add("PATCH", base + "update", update_model)
     router.add("DELETE", base + "delete", delete_model)

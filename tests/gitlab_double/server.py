@@ -117,6 +117,8 @@ class DoubleHandler(BaseHTTPRequestHandler):
             if route.streams_body:
                 return route.handler(request)
             request.preload()
+            if route.locks:
+                return route.handler(request)
             with request.app.registry.lock:
                 return route.handler(request)
         except ApiError as error:
