@@ -45,6 +45,8 @@ class FaultSettings:
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     #: How long model-version creation waits between its uniqueness check and its INSERT.
     race_window_ms: int = 0
+    #: Inject status/latency/drop faults only into requests whose path ends with this.
+    fault_path: str = ""
 
     def updated(self, changes: dict[str, object]) -> FaultSettings:
         """A copy with the control API's changes applied (unknown keys are a ValueError)."""
@@ -55,6 +57,7 @@ class FaultSettings:
             "seed": int,
             "max_file_size": int,
             "race_window_ms": int,
+            "fault_path": str,
             "fault_statuses": lambda v: tuple(int(s) for s in v),
         }
         unknown = set(changes) - set(converters)

@@ -83,6 +83,9 @@ class DoubleHandler(BaseHTTPRequestHandler):
 
     def _apply_faults(self, request: Request) -> Response | None:
         body = request.body
+        target = self.server.app.faults.settings.fault_path
+        if target and not request.path.endswith(target):
+            return None
         is_upload = request.method == "PUT" and body.has_body
         decision = self.server.app.faults.decide((body.length or -1) if is_upload else None)
         if decision.latency_s:
