@@ -133,9 +133,7 @@ def test_a_description_over_gitlabs_limit_is_refused_before_any_request(
     assert double.control.requests() == []
 
 
-def test_metrics_carry_the_time_they_were_logged(
-    gmr: Gmr, double: Double, model_dir: Path
-) -> None:
+def test_metrics_carry_the_time_they_were_logged(gmr: Gmr, double: Double, model_dir: Path) -> None:
     before_ms = int(time.time() * 1000)
     run = gmr("publish", "iris", str(model_dir), "--metric", "loss=0.2")
     after_ms = int(time.time() * 1000)

@@ -38,7 +38,10 @@ def test_twenty_racing_bump_publishers_get_distinct_consecutive_complete_version
         for n in range(PUBLISHERS)
     ]
     outputs = [proc.communicate(timeout=240) for proc in procs]
-    runs = [assert_no_secret(Run(p.returncode, out, err)) for p, (out, err) in zip(procs, outputs)]
+    runs = [
+        assert_no_secret(Run(p.returncode, out, err))
+        for p, (out, err) in zip(procs, outputs, strict=True)
+    ]
 
     assert [r.code for r in runs] == [0] * PUBLISHERS, [r.stderr for r in runs if r.code]
     published = {json.loads(r.stdout)["version"]: r for r in runs}
