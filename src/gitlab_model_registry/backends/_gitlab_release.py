@@ -21,13 +21,14 @@ from gitlab_model_registry.errors import UsageError
 MINIMUM = (17, 0)
 MINIMUM_TEXT = "17.0"
 _RELEASE = re.compile(r"^(\d+)\.(\d+)")
+_RETRIES = 2  # a flaky answer here costs little: the shapes decide instead
 
 
 def check(gl: gitlab.Gitlab) -> None:
     """Refuse a release older than ``MINIMUM``; say nothing when the release is not readable."""
     try:
-        body = gl.http_get("/version")
-    except (gitlab.exceptions.GitlabError, requests.RequestException):
+        body = gl.http_request("get", "/version", max_retries=_RETRIES).json()
+    except (gitlab.exceptions.GitlabError, requests.RequestException, ValueError):
         return
     text = str(body.get("version", "")) if isinstance(body, dict) else ""
     found = _RELEASE.match(text)
