@@ -17,6 +17,7 @@ from tests.gitlab_double.errors import (
 )
 from tests.gitlab_double.mlflow_common import authorize as mlflow_authorize
 from tests.gitlab_double.records import Package, PackageFile, Project
+from tests.gitlab_double.releases import MODEL_REGISTRY_SINCE
 from tests.gitlab_double.routing import Request, Response, Router
 from tests.gitlab_double.state import now_iso
 from tests.gitlab_double.uploads import receive, too_large
@@ -146,8 +147,8 @@ def download_artifact(request: Request) -> Response:
 
 
 def register(router: Router) -> None:
-    router.add("PUT", FILES, upload, streams=True)
-    router.add("GET", FILES, download, streams=True)
+    router.add("PUT", FILES, upload, streams=True, since=MODEL_REGISTRY_SINCE)
+    router.add("GET", FILES, download, streams=True, since=MODEL_REGISTRY_SINCE)
     router.add("GET", ARTIFACTS, list_artifacts)
     router.add(
         "GET", ARTIFACTS + r"/(?P<version>[^/]+)/(?P<path>.+)", download_artifact, streams=True

@@ -19,6 +19,7 @@ from tests.gitlab_double.mlflow_common import (
 )
 from tests.gitlab_double.params import as_int, clamp, key_values, optional_str, required_str
 from tests.gitlab_double.records import Model, Project, Version
+from tests.gitlab_double.releases import MODEL_REGISTRY_SINCE
 from tests.gitlab_double.routing import Request, Response, Router
 from tests.gitlab_double.state import now_s
 
@@ -163,10 +164,10 @@ def _by_semver(model: Model, text: str) -> Version:
 
 def register(router: Router) -> None:
     base = PREFIX + "registered-models/"
-    router.add("POST", base + "create", create_model, locks=True)
-    router.add("GET", base + "get", get_model)
-    router.add("PATCH", base + "update", update_model)
-    router.add("DELETE", base + "delete", delete_model)
-    router.add("POST", base + "get-latest-versions", latest_versions)
-    router.add("GET", base + "search", search_models)
-    router.add("GET", base + "alias", model_by_alias)
+    router.add("POST", base + "create", create_model, locks=True, since=MODEL_REGISTRY_SINCE)
+    router.add("GET", base + "get", get_model, since=MODEL_REGISTRY_SINCE)
+    router.add("PATCH", base + "update", update_model, since=MODEL_REGISTRY_SINCE)
+    router.add("DELETE", base + "delete", delete_model, since=MODEL_REGISTRY_SINCE)
+    router.add("POST", base + "get-latest-versions", latest_versions, since=MODEL_REGISTRY_SINCE)
+    router.add("GET", base + "search", search_models, since=MODEL_REGISTRY_SINCE)
+    router.add("GET", base + "alias", model_by_alias, since=MODEL_REGISTRY_SINCE)

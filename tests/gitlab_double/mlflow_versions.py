@@ -11,6 +11,7 @@ from tests.gitlab_double.errors import invalid_parameter, mlflow, resource_missi
 from tests.gitlab_double.mlflow_common import PREFIX, authorize, find_model
 from tests.gitlab_double.params import key_values, optional_str, required_int
 from tests.gitlab_double.records import Model, Project, Version
+from tests.gitlab_double.releases import MODEL_REGISTRY_SINCE
 from tests.gitlab_double.routing import Request, Response, Router
 from tests.gitlab_double.state import now_s
 
@@ -128,7 +129,7 @@ def download_uri(request: Request) -> Response:
 
 def register(router: Router) -> None:
     base = PREFIX + "model-versions/"
-    router.add("POST", base + "create", create_version, locks=True)
-    router.add("GET", base + "get", get_version)
-    router.add("PATCH", base + "update", update_version)
-    router.add("GET", base + "get-download-uri", download_uri)
+    router.add("POST", base + "create", create_version, locks=True, since=MODEL_REGISTRY_SINCE)
+    router.add("GET", base + "get", get_version, since=MODEL_REGISTRY_SINCE)
+    router.add("PATCH", base + "update", update_version, since=MODEL_REGISTRY_SINCE)
+    router.add("GET", base + "get-download-uri", download_uri, since=MODEL_REGISTRY_SINCE)

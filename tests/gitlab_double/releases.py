@@ -20,6 +20,10 @@ current GitLab. Each shape, with the GitLab source it follows (repo gitlabhq/git
   ``model_id``, ``package_id``, ...; no ``tags``, no ``aliases``). At commit
   3919ad7251b1984eb723be0bc741c4b2d90ed045 it is ``using: ModelVersion``. The release that
   switched is not pinned here: 18.0 is this double's assumption.
+- Before 16.8 there are no registered-models/model-versions routes and no
+  ``ml_models/:model_version_id/files`` route (reference §9: model registry and the Bearer-only
+  file route arrived in 16.8, MR !138787): Grape's catch-all answers 404 ``{"error": "404 Not
+  Found"}``.
 - ``GET /api/v4/version`` (``lib/api/version.rb``, commit 21779d00186d75349165d6c07dbe04aace68017c):
   ``{"version": "X.Y.Z", "revision": "..."}``, authenticated callers only (401 otherwise).
 """
@@ -30,6 +34,7 @@ import re
 from dataclasses import dataclass
 
 CURRENT = "18.6"
+MODEL_REGISTRY_SINCE = (16, 8)
 #: One release per distinct shape, oldest first: what the scenario suite runs against.
 SHAPES = ("17.0", "17.5", CURRENT)
 _VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.\d+)?$")
@@ -50,6 +55,10 @@ class Release:
     @property
     def text(self) -> str:
         return f"{self.major}.{self.minor}.0"
+
+    def routes(self, since: tuple[int, int]) -> bool:
+        """Whether this release has routes that first shipped in ``since``."""
+        return (self.major, self.minor) >= since
 
     @property
     def semver_as_version(self) -> bool:

@@ -89,6 +89,7 @@ class Route:
     handler: Handler
     streams_body: bool = False  # the handler reads the body itself (uploads)
     locks: bool = False  # the handler takes the registry lock itself, where GitLab would
+    since: tuple[int, int] = (0, 0)  # the first GitLab release that routes it
 
 
 class Router:
@@ -103,8 +104,10 @@ class Router:
         *,
         streams: bool = False,
         locks: bool = False,
+        since: tuple[int, int] = (0, 0),
     ) -> None:
-        self.routes.append(Route(method, re.compile(pattern + r"\Z"), handler, streams, locks))
+        route = Route(method, re.compile(pattern + r"\Z"), handler, streams, locks, since)
+        self.routes.append(route)
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         """The route for this method (HEAD is served as GET) and its path groups."""

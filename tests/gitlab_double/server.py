@@ -116,6 +116,8 @@ class DoubleHandler(BaseHTTPRequestHandler):
                 return Response(405, {"error": "405 Not Allowed"})
             return Response(404, {"error": "404 Not Found"})
         route, request.args = found
+        if not request.app.release.routes(route.since):
+            return Response(404, {"error": "404 Not Found"})  # an older GitLab has no such route
         try:
             if route.streams_body:
                 return route.handler(request)

@@ -38,13 +38,19 @@ class GitLabAnswer(RegistryError):
         self.status = status
 
 
-def registry_disabled(project: str) -> UsageError:
+def registry_disabled(project: str, release: tuple[int, int] | None) -> UsageError:
     """Every MLflow route answers a bare 404 when the project's features (or, on 16.8-17.5,
     the ``model_registry`` feature flag) are off; a missing model carries an error_code."""
+    flag = release is None or release < _gitlab_release.FLAG_BEFORE
+    before = "" if release else " before 17.6"
     return UsageError(
         f"the Model registry is switched off for project {project!r}",
-        hint=f"a maintainer can switch on {REGISTRY_SETTING}; on GitLab before 17.6 an "
-        "administrator must also enable the model_registry feature flag",
+        hint=f"a maintainer can switch on {REGISTRY_SETTING}"
+        + (
+            f"; on GitLab{before} an administrator must also enable the model_registry feature flag"
+            if flag
+            else ""
+        ),
     )
 
 
@@ -64,9 +70,17 @@ class ApiErrors:
     (``{"error": ...}``) means a GitLab without those routes.
     """
 
-    def __init__(self, api: str, read_only: bool, project: str, *, registry: bool) -> None:
+    def __init__(
+        self,
+        api: str,
+        read_only: bool,
+        project: str,
+        *,
+        registry: bool,
+        release: tuple[int, int] | None = None,
+    ) -> None:
         self._api, self._read_only, self._project = api, read_only, project
-        self._registry = registry
+        self._registry, self._release = registry, release
 
     def __enter__(self) -> None:
         return None
@@ -106,11 +120,9 @@ class ApiErrors:
                 hint="check --project and that the token's user is a member",
             )
         if status == 404 and self._registry and "error_code" not in body:
-            return (
-                _gitlab_release.unsupported()
-                if "error" in body
-                else registry_disabled(self._project)
-            )
+            if "error" in body:  # Grape's route-not-found: no such route on this server
+                return _gitlab_release.unsupported()
+            return registry_disabled(self._project, self._release)
         if status == 404:
             return NotFoundError(f"not found on {self._api}: {_detail(body, error)}")
         return GitLabAnswer(

@@ -24,19 +24,28 @@ _RELEASE = re.compile(r"^(\d+)\.(\d+)")
 _RETRIES = 2  # a flaky answer here costs little: the shapes decide instead
 
 
-def check(gl: gitlab.Gitlab) -> None:
-    """Refuse a release older than ``MINIMUM``; say nothing when the release is not readable."""
+#: Before 17.6 the Model registry is also behind the ``model_registry`` feature flag.
+FLAG_BEFORE = (17, 6)
+
+
+def check(gl: gitlab.Gitlab) -> tuple[int, int] | None:
+    """The release (major, minor), or None when it is not readable; refuse one older than
+    ``MINIMUM``."""
     try:
         body = gl.http_request("get", "/version", max_retries=_RETRIES).json()
     except (gitlab.exceptions.GitlabError, requests.RequestException, ValueError):
-        return
+        return None
     text = str(body.get("version", "")) if isinstance(body, dict) else ""
     found = _RELEASE.match(text)
-    if found and (int(found[1]), int(found[2])) < MINIMUM:
+    if found is None:
+        return None
+    release = (int(found[1]), int(found[2]))
+    if release < MINIMUM:
         raise UsageError(
             f"GitLab {text} is older than {MINIMUM_TEXT}, the oldest release gmr supports",
             hint=f"upgrade GitLab to {MINIMUM_TEXT} or later",
         )
+    return release
 
 
 def unsupported() -> UsageError:

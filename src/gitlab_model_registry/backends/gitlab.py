@@ -74,6 +74,7 @@ class GitLabBackend:
         assert upload_secret is not None  # Settings.resolve guarantees a job token for "job"
         self._known_packages: dict[tuple[str, str], dict[str, Any]] = {}
         self._release_checked = False
+        self._release: tuple[int, int] | None = None  # (major, minor) once read
         self._upload_kind = "CI job token" if settings.upload_token == "job" else "API token"
         self._transfer = Transfer(
             session or requests.Session(),
@@ -327,7 +328,7 @@ class GitLabBackend:
         """Once per backend, before its first request (so before any write)."""
         if not self._release_checked:
             self._release_checked = True
-            _gitlab_release.check(self._gl)
+            self._release = _gitlab_release.check(self._gl)
 
     def _mlflow(self, verb: str, route: str, params: dict[str, Any]) -> dict[str, Any]:
         self._check_release()
@@ -349,7 +350,8 @@ class GitLabBackend:
             return None
 
     def _api_errors(self, api: str, *, read_only: bool, registry: bool = False) -> ApiErrors:
-        return ApiErrors(api, read_only, self._settings.project, registry=registry)
+        project = self._settings.project
+        return ApiErrors(api, read_only, project, registry=registry, release=self._release)
 
     def _transfer_errors(self) -> TransferErrors:
         return TransferErrors(self._upload_kind)

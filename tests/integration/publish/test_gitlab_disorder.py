@@ -37,8 +37,19 @@ def test_a_switched_off_model_registry_is_one_configuration_error(
     assert run.code == 2, run.stderr
     line = error_line(run)
     assert "the Model registry is switched off for project '1'" in line
-    assert "Model experiments and Model registry" in line and "model_registry feature flag" in line
+    assert "Model experiments and Model registry" in line
+    assert "feature flag" not in line  # GitLab said it is 18.6: no flag to enable
     assert len(writes(double)) == before
+
+
+def test_before_17_6_the_feature_flag_is_named_too(gmr: Gmr, double: Double) -> None:
+    double.control.set_release("17.5")
+    double.control.set_features(model_registry=False)
+
+    run = gmr("versions", "iris")
+
+    assert run.code == 2, run.stderr
+    assert "an administrator must also enable the model_registry feature flag" in error_line(run)
 
 
 def test_a_missing_model_is_still_a_missing_model(gmr: Gmr) -> None:
@@ -93,6 +104,25 @@ def test_a_release_before_17_0_is_refused_before_any_write(
     assert "GitLab 16.11.0 is older than 17.0, the oldest release gmr supports" in line
     assert writes(double) == []
     assert [r["path"] for r in double.control.requests()] == ["/api/v4/version"]
+
+
+def test_an_older_release_is_refused_from_its_routes_when_its_release_is_unreadable(
+    gmr: Gmr, double: Double, model_dir: Path
+) -> None:
+    double.control.set_release("16.5")
+    double.control.set_faults(fault_rate=1.0, fault_statuses=[503], fault_path="/api/v4/version")
+    try:
+        run = gmr("publish", "iris", str(model_dir))
+        written = writes(double)
+        asked = {r["path"].rsplit("/mlflow/", 1)[-1] for r in double.control.requests()}
+    finally:
+        double.control.reset()
+
+    assert run.code == 2, run.stderr
+    line = error_line(run)
+    assert "this GitLab has no Model registry API" in line and "17.0 or later" in line
+    assert written == []
+    assert asked == {"/api/v4/version", "registered-models/get"}
 
 
 def test_server_errors_on_model_creation_are_a_registry_failure_not_a_naming_problem(
