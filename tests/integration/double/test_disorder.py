@@ -154,3 +154,13 @@ def test_start_up_flags_set_release_language_features_and_window(tmp_path: Path)
         assert duplicate.json()["message"] == ["Version ist bereits vergeben"]
         off = call("GET", mlflow_url(server.url, "registered-models/get", 2), params={"name": "x"})
         assert off.json() == {"message": "404 Not Found"}
+
+
+def test_before_16_8_there_are_no_registry_routes(double: Any) -> None:
+    double.control.set_release("16.7")
+
+    answer = call("GET", mlflow_url(double.url, "registered-models/get"), params={"name": "x"})
+    experiments = call("GET", mlflow_url(double.url, "experiments/list"))
+
+    assert (answer.status_code, answer.json()) == (404, {"error": "404 Not Found"})
+    assert experiments.status_code == 200
