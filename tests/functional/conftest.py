@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.functional.real_gitlab import RealGitLabRegistry, Target, unique_model
-from tests.integration.scenarios.conftest import gmr as gmr  # noqa: F401 (fixtures)
-from tests.integration.scenarios.conftest import model_dir as model_dir  # noqa: F401
+from tests.integration.scenarios.conftest import gmr as gmr  # the same fixtures
+from tests.integration.scenarios.conftest import model_dir as model_dir
 
 
 @pytest.fixture(scope="session")
