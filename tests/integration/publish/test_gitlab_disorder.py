@@ -80,9 +80,12 @@ def test_a_version_whose_package_was_deleted_still_holds_its_number(
     assert deleted.status_code == 204
 
     listed = gmr("versions", "iris")
+    fetched = gmr("download", "iris", "1.0.1", "--dest", "out")
     run = gmr("publish", "iris", str(model_dir / "config.json"), "--bump", "patch", "--json")
 
     assert listed.code == 0 and "1.0.1" in listed.stdout, listed.stderr
+    assert fetched.code == 3 and "iris 1.0.1 has no files" in error_line(fetched)
+    assert not (gmr.cwd / "out").exists()
     assert run.code == 0, run.stderr
     assert run.json["version"] == "1.0.2"
     assert sorted(v["version"] for v in double.control.model("iris")["versions"]) == [
