@@ -10,9 +10,13 @@ current GitLab. Each shape, with the GitLab source it follows (repo gitlabhq/git
 | 18.0 and later| the database id, ``aliases: [semver]`` | the ModelVersion entity per version |
 
 - Semver as ``version``: before MR !166458 ("Model Registry: MLflow versions compatibility",
-  17.5), ``lib/api/entities/ml/mlflow/model_version.rb`` exposed the version column; from then
-  on (e.g. commit 1e62780b8cf2b268f1e282759d393a39cbd3113d) ``version`` is ``object.id.to_s``
-  and ``aliases`` is ``[object.version]``. The version's id is then only visible in its run's
+  17.5) the entity exposed the version column; from then on (``lib/api/entities/ml/mlflow/
+  model_version.rb`` at commit 1e62780b8cf2b268f1e282759d393a39cbd3113d) ``version`` is
+  ``object.id.to_s`` and ``aliases`` is ``[object.version]``. The pre-17.5 copy of that file was
+  not readable here; its predecessor ``model_versions/types/model_version.rb`` (commit
+  ae4e6f370a477782f19008717449047b2d0fb254, when only ``get``/``update`` existed) shows the
+  same two traits: ``expose :version`` unaltered and ``aliases`` ``[]``. Tags and the run id
+  are kept here as the 17.5 entity has them. The version's id is then only visible in its run's
   ``artifact_uri`` (``.../packages/ml_models/<id>/files/``).
 - Raw rows: ``lib/api/entities/ml/mlflow/registered_model.rb`` at commit
   bc7f4d7d41a5bd259375eefa840a234c1937b03a has ``expose :versions, as: :latest_versions``
