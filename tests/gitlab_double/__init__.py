@@ -13,12 +13,12 @@ call (``control.DoubleClient``); the defaults are current GitLab, in order:
   widens the gap so tests hit it every time. Other JSON handlers each run as one transaction.
 - Preferred language per token (``--language TOKEN:de``, ``set_language``): validation messages
   as rails-i18n renders them (``i18n.py``; German "Version ist bereits vergeben").
-- Switched-off features (``--feature-off ID:model_registry|packages``, ``set_features``): the
-  project's Model experiments/Model registry (or the pre-17.6 ``model_registry`` flag) make every
-  MLflow and ml_models route answer 404 ``{"message":"404 Not Found"}``
-  (app/policies/project_policy.rb ``read_model_registry``); a switched-off Package registry makes
-  the packages API answer 403 and ``GET /projects/:id`` say ``packages_enabled: false``
-  (lib/api/entities/project.rb).
+- Switched-off features (``--feature-off ID:FEATURE``, ``set_features``): with the project's
+  Model experiments off every MLflow and ml_models route answers 404 ``{"message":"404 Not
+  Found"}``; with Model registry off (or the pre-17.6 ``model_registry`` flag) the registry,
+  artifact and ml_models routes do (app/policies/project_policy.rb ``read_model_experiments``,
+  ``read_model_registry``); with the Package registry off the packages API answers 403 and
+  ``GET /projects/:id`` says ``packages_enabled: false`` (lib/api/entities/project.rb).
 - Older releases' shapes (``--gitlab-version X.Y``, ``set_release``) and ``GET /api/v4/version``:
   see ``releases.py`` for the commits each shape follows.
 - A deleted package whose version stays: ``DELETE /projects/:id/packages/:package_id`` (as on

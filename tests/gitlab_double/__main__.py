@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
         type=parse_feature_off,
         action="append",
         metavar="PROJECT_ID:FEATURE",
-        help="switch a project feature off: model_registry or packages",
+        help="switch a project feature off: model_registry, model_experiments or packages",
     )
     parser.add_argument(
         "--gitlab-version",

@@ -132,8 +132,8 @@ def visible_project(request: Request, caller: Caller) -> Project:
 
 
 def require_feature(project: Project, feature: str, error: ApiError) -> None:
-    """A switched-off project feature (``model_registry``: Model experiments / Model registry,
-    or the ``model_registry`` flag before 17.6; ``packages``: Package registry)."""
+    """A switched-off project feature (``config.FEATURES``): ``model_registry`` (or the
+    ``model_registry`` flag before 17.6), ``model_experiments``, ``packages``."""
     if feature in project.features_off:
         raise error
 

@@ -38,8 +38,9 @@ class DoubleClient:
         self._call("POST", "languages", {"token": token, "language": language})
 
     def set_features(self, project_id: int = 1, **features: bool) -> None:
-        """Switch project features on/off: ``model_registry`` (Model experiments and Model
-        registry, or the 16.8-17.5 feature flag), ``packages`` (Package registry)."""
+        """Switch project features on/off: ``model_registry`` (the Model registry, or the
+        16.8-17.5 feature flag), ``model_experiments`` (Model experiments: every MLflow route),
+        ``packages`` (Package registry)."""
         self._call("POST", "features", {"project_id": project_id, **features})
 
     def set_release(self, version: str) -> None:

@@ -78,7 +78,8 @@ def _upload_target(request: Request) -> tuple[auth.Caller, Package]:
     caller, project = auth.authenticate(request, auth.ML_MODELS, required=True)
     auth.require_feature(project, "packages", forbidden())  # authorize_upload!
     auth.require_role(caller, "developer", forbidden())
-    auth.require_feature(project, "model_registry", not_found())  # read/write_model_registry
+    auth.require_feature(project, "model_experiments", not_found())  # read_model_registry
+    auth.require_feature(project, "model_registry", not_found())
     auth.require_role(caller, "developer", not_found())  # write_model_registry
     package = _version_package(request, project, request.args["version"])
     return caller, package
@@ -100,6 +101,7 @@ def download(request: Request) -> Response:
         caller = auth.identify(request, auth.ML_MODELS)
         auth.check_scope(request, caller)
         project = auth.visible_project(request, caller)
+        auth.require_feature(project, "model_experiments", not_found())
         auth.require_feature(project, "model_registry", not_found())
         record = _live_file(request, project, request.args["version"], name)
     return _file_response(record)

@@ -16,15 +16,20 @@ MAX_RESULTS_DEFAULT = 200
 MAX_RESULTS_CAP = 1000
 
 
-def authorize(request: Request, *, write: bool) -> tuple[auth.Caller, Project]:
+def authorize(
+    request: Request, *, write: bool, registry: bool = True
+) -> tuple[auth.Caller, Project]:
     """Authenticated member (read = Guest+); writes need Developer+ and answer 401 (sic) if not.
 
-    With the project's Model experiments / Model registry feature off (or, before 17.6, the
-    ``model_registry`` flag) ``read_model_experiments``/``read_model_registry`` fail: every
-    route answers 404 ``{"message":"404 Not Found"}``, without an ``error_code``.
+    Every route checks ``read_model_experiments``; registry routes (``registry``) also
+    ``read_model_registry``. With the project's Model experiments or Model registry feature off
+    (or, on 16.8-17.5, the ``model_registry`` flag) the check fails: 404 ``{"message":"404 Not
+    Found"}``, without an ``error_code``.
     """
     caller, project = auth.authenticate(request, auth.MLFLOW, required=True)
-    auth.require_feature(project, "model_registry", not_found())
+    auth.require_feature(project, "model_experiments", not_found())
+    if registry:
+        auth.require_feature(project, "model_registry", not_found())
     if write:
         auth.require_role(caller, "developer", unauthorized())
     return caller, project

@@ -164,3 +164,22 @@ def test_before_16_8_there_are_no_registry_routes(double: Any) -> None:
 
     assert (answer.status_code, answer.json()) == (404, {"error": "404 Not Found"})
     assert experiments.status_code == 200
+
+
+def test_switched_off_experiments_close_runs_too_registry_off_closes_only_the_registry(
+    double: Any,
+) -> None:
+    version = model_with_version(double.url, "iris")
+    run = {"run_id": version["run_id"]}
+    double.control.set_features(model_registry=False)
+    registry_off = call("GET", mlflow_url(double.url, "runs/get"), params=run)
+    double.control.set_features(model_registry=True, model_experiments=False)
+    experiments_off = call("GET", mlflow_url(double.url, "runs/get"), params=run)
+    models = call("GET", mlflow_url(double.url, "registered-models/get"), params={"name": "iris"})
+
+    assert registry_off.status_code == 200
+    assert (experiments_off.status_code, experiments_off.json()) == (
+        404,
+        {"message": "404 Not Found"},
+    )
+    assert (models.status_code, models.json()) == (404, {"message": "404 Not Found"})

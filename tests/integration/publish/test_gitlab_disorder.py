@@ -19,12 +19,19 @@ def error_line(run: Run) -> str:
     return errors[0]
 
 
-@pytest.mark.parametrize("command", ["publish", "versions", "download"])
+@pytest.mark.parametrize(
+    ("command", "feature"),
+    [
+        ("publish", "model_registry"),
+        ("versions", "model_experiments"),
+        ("download", "model_registry"),
+    ],
+)
 def test_a_switched_off_model_registry_is_one_configuration_error(
-    gmr: Gmr, double: Double, model_dir: Path, command: str
+    gmr: Gmr, double: Double, model_dir: Path, command: str, feature: str
 ) -> None:
     seed_versions(double, "iris", ["1.0.0"])
-    double.control.set_features(model_registry=False)
+    double.control.set_features(**{feature: False})
     args = {
         "publish": ["publish", "iris", str(model_dir)],
         "versions": ["versions", "iris"],
