@@ -20,18 +20,16 @@ import gitlab.exceptions
 import requests
 
 from gitlab_model_registry import versioning
-from gitlab_model_registry.backends import Backend, ProgressCallback, _gitlab_release
+from gitlab_model_registry.backends import Backend, ProgressCallback
 from gitlab_model_registry.backends import _gitlab_shapes as shapes
 from gitlab_model_registry.backends._copy import copy_via_disk
+from gitlab_model_registry.backends._gitlab_api import JsonApi
 from gitlab_model_registry.backends._gitlab_errors import (
     API_TOKEN_HINT,
-    ApiErrors,
     GitLabAnswer,
     TransferErrors,
-    packages_disabled,
 )
 from gitlab_model_registry.errors import (
-    AuthError,
     NotFoundError,
     RegistryError,
     UsageError,
@@ -46,9 +44,6 @@ from gitlab_model_registry.models import (
 )
 from gitlab_model_registry.settings import Settings
 from gitlab_model_registry.transfer import Transfer
-
-MLFLOW = "/ml/mlflow/api/2.0/mlflow"
-_MAX_RETRIES = 5
 
 
 class GitLabBackend:
@@ -70,11 +65,10 @@ class GitLabBackend:
             retry_transient_errors=True,
             session=session,
         )
+        self._api = JsonApi(self._gl, self._project, settings.project)
         upload_secret = settings.job_token if settings.upload_token == "job" else settings.token
         assert upload_secret is not None  # Settings.resolve guarantees a job token for "job"
         self._known_packages: dict[tuple[str, str], dict[str, Any]] = {}
-        self._release_checked = False
-        self._release: tuple[int, int] | None = None  # (major, minor) once read
         self._upload_kind = "CI job token" if settings.upload_token == "job" else "API token"
         self._transfer = Transfer(
             session or requests.Session(),
@@ -89,14 +83,14 @@ class GitLabBackend:
     # -- models -----------------------------------------------------------------------------
 
     def get_model(self, name: str) -> RegisteredModel | None:
-        body = self._mlflow_or_none("get", "registered-models/get", {"name": name})
+        body = self._api.mlflow_or_none("get", "registered-models/get", {"name": name})
         return _model(body["registered_model"]) if body else None
 
     def create_model(self, name: str, description: str) -> RegisteredModel:
         payload = {"name": name, "description": description}
         try:
             return _model(
-                self._mlflow("post", "registered-models/create", payload)["registered_model"]
+                self._api.mlflow("post", "registered-models/create", payload)["registered_model"]
             )
         except RegistryError as error:
             # GitLab answers 400 for every refusal (RESOURCE_ALREADY_EXISTS, or the unique
@@ -117,7 +111,7 @@ class GitLabBackend:
     def list_versions(self, model: str) -> list[ModelVersion]:
         # From the registry itself: a version whose package was deleted (pending destruction,
         # hidden from the packages API) still holds its number.
-        body = self._mlflow_or_none("get", "registered-models/get", {"name": model})
+        body = self._api.mlflow_or_none("get", "registered-models/get", {"name": model})
         items = (body["registered_model"].get("latest_versions") or []) if body else []
         found = [self._listed(model, item) for item in items if item]
         return [v for v in found if v is not None and versioning.is_semver(v.version)]
@@ -130,7 +124,7 @@ class GitLabBackend:
         return replace(detailed, version_id=str(item["id"])) if detailed else None
 
     def get_version(self, model: str, version: str) -> ModelVersion | None:
-        body = self._mlflow_or_none(
+        body = self._api.mlflow_or_none(
             "get", "model-versions/get", {"name": model, "version": version}
         )
         return self._version(body["model_version"]) if body else None
@@ -146,7 +140,7 @@ class GitLabBackend:
             ],
         }
         try:
-            body = self._mlflow("post", "model-versions/create", payload)
+            body = self._api.mlflow("post", "model-versions/create", payload)
         except NotFoundError:
             raise
         except RegistryError as error:
@@ -169,7 +163,7 @@ class GitLabBackend:
             return []
         newest: dict[str, dict[str, Any]] = {}
         path = f"/projects/{self._project}/packages/{package['id']}/package_files"
-        for record in self._list(path, {}):
+        for record in self._api.list(path, {}):
             name = unquote(record["file_name"])
             if name not in newest or record["id"] > newest[name]["id"]:
                 newest[name] = record
@@ -249,10 +243,10 @@ class GitLabBackend:
                 ],
                 "tags": [{"key": k, "value": v} for k, v in batch.tags],
             }
-            self._mlflow("post", "runs/log-batch", payload)
+            self._api.mlflow("post", "runs/log-batch", payload)
 
     def get_run_data(self, run_id: str) -> RunData:
-        data = self._mlflow("get", "runs/get", {"run_id": run_id})["run"].get("data", {})
+        data = self._api.mlflow("get", "runs/get", {"run_id": run_id})["run"].get("data", {})
         return RunData(
             params={p["key"]: p["value"] for p in data.get("params", [])},
             metrics={m["key"]: float(m["value"]) for m in data.get("metrics", [])},
@@ -269,7 +263,7 @@ class GitLabBackend:
     def _version(self, raw: dict[str, Any]) -> ModelVersion:
         semver, version_id = shapes.semver_and_id(raw)
         if version_id is None:  # before 17.5: the id only shows in the version's run
-            info = self._mlflow("get", "runs/get", {"run_id": raw.get("run_id", "")})["run"]
+            info = self._api.mlflow("get", "runs/get", {"run_id": raw.get("run_id", "")})["run"]
             version_id = shapes.version_id_from_artifact_uri(info["info"]["artifact_uri"])
         return ModelVersion(
             model=raw["name"],
@@ -288,7 +282,7 @@ class GitLabBackend:
             query["package_version"] = version
         path = f"/projects/{self._project}/packages"
         # package_name is a fuzzy match on GitLab: keep exact names only.
-        return (p for p in self._list(path, query) if p["name"] == model)
+        return (p for p in self._api.list(path, query) if p["name"] == model)
 
     def _package(self, model: str, version: str) -> dict[str, Any] | None:
         # A version's package never changes once it exists: look it up once per command, not
@@ -301,57 +295,6 @@ class GitLabBackend:
                 return None
             self._known_packages[model, version] = found
         return self._known_packages[model, version]
-
-    def _list(self, path: str, query: dict[str, str]) -> Iterator[dict[str, Any]]:
-        self._check_release()
-        try:
-            with self._api_errors("the packages API", read_only=True):
-                yield from self._gl.http_list(
-                    path, query_data={**query, "per_page": 100}, iterator=True
-                )
-        except AuthError:
-            # A project with its Package registry off answers 403 to any token: say so
-            # rather than blame the token (the project itself says which it is).
-            if not self._packages_enabled():
-                raise packages_disabled(self._settings.project) from None
-            raise
-
-    def _packages_enabled(self) -> bool:
-        try:
-            with self._api_errors("the projects API", read_only=True, registry=False):
-                project = self._gl.http_get(f"/projects/{self._project}")
-        except RegistryError:
-            return True
-        return not isinstance(project, dict) or project.get("packages_enabled") is not False
-
-    def _check_release(self) -> None:
-        """Once per backend, before its first request (so before any write)."""
-        if not self._release_checked:
-            self._release_checked = True
-            self._release = _gitlab_release.check(self._gl)
-
-    def _mlflow(self, verb: str, route: str, params: dict[str, Any]) -> dict[str, Any]:
-        self._check_release()
-        path = f"/projects/{self._project}{MLFLOW}/{route}"
-        query, payload = (params, None) if verb == "get" else (None, params)
-        with self._api_errors("the MLflow API", read_only=verb == "get", registry=True):
-            response = self._gl.http_request(
-                verb, path, query_data=query, post_data=payload, max_retries=_MAX_RETRIES
-            )
-        body: dict[str, Any] = response.json()
-        return body
-
-    def _mlflow_or_none(
-        self, verb: str, route: str, params: dict[str, Any]
-    ) -> dict[str, Any] | None:
-        try:
-            return self._mlflow(verb, route, params)
-        except NotFoundError:
-            return None
-
-    def _api_errors(self, api: str, *, read_only: bool, registry: bool = False) -> ApiErrors:
-        project = self._settings.project
-        return ApiErrors(api, read_only, project, registry=registry, release=self._release)
 
     def _transfer_errors(self) -> TransferErrors:
         return TransferErrors(self._upload_kind)
