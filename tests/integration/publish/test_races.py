@@ -56,3 +56,31 @@ def test_twenty_racing_bump_publishers_get_distinct_consecutive_complete_version
         assert version["ci_job_id"] == double.job_id
     ranks = {double.control.version("iris", v)["run"]["metrics"]["rank"] for v in published}
     assert ranks == set(range(PUBLISHERS))  # each publisher completed its own version
+
+
+def test_racing_first_publishers_share_the_model_one_of_them_creates(
+    gmr: Gmr, double: Double, model_dir: Path
+) -> None:
+    double.control.set_faults(race_window_ms=WINDOW_MS)
+    procs = [
+        gmr.start(
+            "publish",
+            "fresh",
+            str(model_dir / "config.json"),
+            "--json",
+            env={"CI_PIPELINE_ID": str(800 + n)},
+        )
+        for n in range(4)
+    ]
+    outputs = [proc.communicate(timeout=120) for proc in procs]
+
+    assert [p.returncode for p in procs] == [0] * 4, [err for _, err in outputs]
+    assert sorted(json.loads(out)["version"] for out, _ in outputs) == [
+        "1.0.0",
+        "1.0.1",
+        "1.0.2",
+        "1.0.3",
+    ]
+    model_creates = [w for w in writes(double) if w["path"].endswith("registered-models/create")]
+    statuses = sorted(w["status"] for w in model_creates)
+    assert statuses[0] == 200 and set(statuses[1:]) == {400}, statuses  # overlaps lost, once
