@@ -61,7 +61,7 @@ def test_twenty_racing_bump_publishers_get_distinct_consecutive_complete_version
 def test_racing_first_publishers_share_the_model_one_of_them_creates(
     gmr: Gmr, double: Double, model_dir: Path
 ) -> None:
-    double.control.set_faults(race_window_ms=WINDOW_MS)
+    double.control.set_faults(race_window_ms=1000)  # wide: the four start at different speeds
     procs = [
         gmr.start(
             "publish",
