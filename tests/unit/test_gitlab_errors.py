@@ -17,9 +17,9 @@ def translated(status: int, body: dict[str, Any], release: tuple[int, int] | Non
     error = gitlab.exceptions.GitlabHttpError(
         "x", response_code=status, response_body=json.dumps(body).encode()
     )
-    with pytest.raises(GmrError) as caught:
-        with ApiErrors("the MLflow API", False, "group/p", registry=True, release=release):
-            raise error
+    errors = ApiErrors("the MLflow API", False, "group/p", registry=True, release=release)
+    with pytest.raises(GmrError) as caught, errors:
+        raise error
     return caught.value
 
 
