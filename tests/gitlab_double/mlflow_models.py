@@ -33,9 +33,12 @@ MAX_TEXT = 10_000
 
 
 def create_model(request: Request) -> Response:
-    """Ml::CreateModelService: validate, then INSERT; as for versions (``mlflow_versions``) an
-    overlapping create passes the validation and the INSERT hits the unique index on
-    (project_id, name): 400 INVALID_PARAMETER_VALUE with PostgreSQL's text."""
+    """Ml::CreateModelService (commit 4dbbab7b215a): in one transaction, create the model's
+    ``[model]<name>`` experiment, then the model, each validated before its INSERT. Two
+    overlapping creates both pass the validations; the second INSERT of the experiment hits the
+    unique index on (project_id, name) and raises ActiveRecord::RecordNotUnique, which the route
+    (it rescues RecordInvalid only) leaves to the entrypoint: 400 INVALID_PARAMETER_VALUE with
+    PostgreSQL's text. ``race_window_ms`` widens the gap."""
     registry = request.app.registry
     with registry.lock:
         caller, project = authorize(request, write=True)
@@ -52,8 +55,9 @@ def create_model(request: Request) -> Response:
         if name in project.models:
             raise invalid_parameter(
                 "PG::UniqueViolation: ERROR:  duplicate key value violates unique constraint "
-                '"index_ml_models_on_project_id_and_name"\n'
-                f"DETAIL:  Key (project_id, name)=({project.id}, {name}) already exists.\n"
+                '"index_ml_experiments_on_project_id_and_name"\n'
+                f"DETAIL:  Key (project_id, name)=({project.id}, [model]{name}) already "
+                "exists.\n"
             )
         assert caller.user is not None
         model = registry.create_model(project, name, description, dict(tags), caller.user)
