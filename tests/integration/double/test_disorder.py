@@ -183,3 +183,25 @@ def test_switched_off_experiments_close_runs_too_registry_off_closes_only_the_re
         {"message": "404 Not Found"},
     )
     assert (models.status_code, models.json()) == (404, {"message": "404 Not Found"})
+
+
+def test_overlapping_model_creates_lose_on_the_experiments_unique_index(
+    faulty_double: Any,
+) -> None:
+    faulty_double.control.set_faults(race_window_ms=300)
+    results: list[requests.Response] = []
+    url = mlflow_url(faulty_double.url, "registered-models/create")
+    threads = [
+        threading.Thread(target=lambda: results.append(call("POST", url, json={"name": "iris"})))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(r.status_code for r in results) == [200, 400]
+    (lost,) = (r.json() for r in results if r.status_code == 400)
+    assert lost["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "index_ml_experiments_on_project_id_and_name" in lost["message"]
+    assert len(faulty_double.control.state()["projects"][0]["models"]) == 1
