@@ -14,7 +14,7 @@ from pathlib import Path
 
 from gitlab_model_registry import __version__, files, metadata, versioning
 from gitlab_model_registry.backends import Backend
-from gitlab_model_registry.errors import ConflictError, VersionTakenError
+from gitlab_model_registry.errors import ConflictError, UsageError, VersionTakenError
 from gitlab_model_registry.models import (
     CiContext,
     ModelVersion,
@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 #: How many times a lost race for a bumped version is recomputed before giving up.
 MAX_VERSION_ATTEMPTS = 20
 PUBLISH_ID_TAG = "gmr.publish_id"
+#: GitLab's limit on model and version descriptions.
+MAX_DESCRIPTION = 10_000
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,13 @@ def publish(
 
 
 def _check_version_request(request: PublishRequest, ci: CiContext) -> None:
-    """Fail on a bad semver or contradictory flags before any request is made."""
+    """Fail on a bad semver, contradictory flags or a too long description before any request."""
     versioning.choose(request.version, request.bump, ci, [], request.prerelease_label)
+    if request.description and len(request.description) > MAX_DESCRIPTION:
+        raise UsageError(
+            f"the description has {len(request.description)} characters",
+            hint=f"GitLab accepts at most {MAX_DESCRIPTION}; shorten --description",
+        )
 
 
 def _choose(request: PublishRequest, ci: CiContext, existing: Sequence[ModelVersion]) -> str:

@@ -78,6 +78,11 @@ def download(
     with observer.phase("resolve", f"Resolving {model} {spec}"):
         mv = resolve(backend, model, spec)
         files = tuple(backend.list_files(mv))
+        if not files:  # e.g. its GitLab package was deleted: the version stays, its files not
+            raise NotFoundError(
+                f"{model} {mv.version} has no files on {backend.describe()}",
+                hint="download another version, or publish this one again",
+            )
         observer.log(f"{model} {mv.version}: {len(files)} file(s)")
     partial = dest.parent / f".{dest.name}.gmr-{uuid.uuid4().hex[:8]}"
     partial.mkdir(parents=True)

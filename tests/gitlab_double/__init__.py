@@ -2,6 +2,28 @@
 and packages APIs (see /work/shared/reference/gitlab-api.md), plus its control client and pytest
 fixtures. The server side uses the standard library only and never imports the product package.
 
+GitLab's disorder, each a start-up flag (``python -m tests.gitlab_double --help``) and a control
+call (``control.DoubleClient``); the defaults are current GitLab, in order:
+- Overlapping creates (``--race-window-ms``, ``set_faults(race_window_ms=...)``): model and
+  model-version creation validate, then INSERT, without a lock between the two
+  (app/services/ml/create_model_version_service.rb, create_model_service.rb); the loser of a true
+  overlap hits the unique index and gets the entrypoint's ``rescue_from
+  ActiveRecord::ActiveRecordError`` answer, 400 INVALID_PARAMETER_VALUE with PostgreSQL's
+  ``PG::UniqueViolation`` text (lib/api/ml/mlflow/entrypoint.rb, commit 24fb09b2eb3f). The window
+  widens the gap so tests hit it every time. Other JSON handlers each run as one transaction.
+- Preferred language per token (``--language TOKEN:de``, ``set_language``): validation messages
+  as rails-i18n renders them (``i18n.py``; German "Version ist bereits vergeben").
+- Switched-off features (``--feature-off ID:FEATURE``, ``set_features``): with the project's
+  Model experiments off every MLflow and ml_models route answers 404 ``{"message":"404 Not
+  Found"}``; with Model registry off (or the pre-17.6 ``model_registry`` flag) the registry,
+  artifact and ml_models routes do (app/policies/project_policy.rb ``read_model_experiments``,
+  ``read_model_registry``); with the Package registry off the packages API answers 403 and
+  ``GET /projects/:id`` says ``packages_enabled: false`` (lib/api/entities/project.rb).
+- Older releases' shapes (``--gitlab-version X.Y``, ``set_release``) and ``GET /api/v4/version``:
+  see ``releases.py`` for the commits each shape follows.
+- A deleted package whose version stays: ``DELETE /projects/:id/packages/:package_id`` (as on
+  GitLab) marks it pending destruction; the version stays in ``registered-models/get``.
+
 Where it simplifies GitLab, on purpose:
 - Projects are private and every token is a member of every project with its role; a job token
   reaches only its own (the first) project, others answer 404 (no job-token allowlist).

@@ -15,10 +15,13 @@ from tests.gitlab_double.config import (
     Config,
     FaultSettings,
     ProjectSpec,
+    parse_feature_off,
     parse_job,
+    parse_language,
     parse_project,
     parse_token,
 )
+from tests.gitlab_double.releases import CURRENT, Release
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,8 +38,37 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--drop-rate", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-file-size", type=int, default=DEFAULT_MAX_FILE_SIZE)
+    parser.add_argument(
+        "--race-window-ms", type=int, default=0, help="gap between a create's check and INSERT"
+    )
+    parser.add_argument(
+        "--language",
+        type=parse_language,
+        action="append",
+        metavar="TOKEN:LANG",
+        help="the token owner's preferred language: en or de",
+    )
+    parser.add_argument(
+        "--feature-off",
+        type=parse_feature_off,
+        action="append",
+        metavar="PROJECT_ID:FEATURE",
+        help="switch a project feature off: model_registry, model_experiments or packages",
+    )
+    parser.add_argument(
+        "--gitlab-version",
+        type=_release,
+        default=CURRENT,
+        metavar="X.Y",
+        help=f"reproduce that release's response shapes (default {CURRENT})",
+    )
     parser.add_argument("--verbose", action="store_true", help="access log (no credentials)")
     return parser
+
+
+def _release(text: str) -> str:
+    Release.parse(text)  # argparse reports the ValueError
+    return text
 
 
 def _statuses(text: str) -> tuple[int, ...]:
@@ -51,6 +83,7 @@ def config_from(args: argparse.Namespace) -> Config:
         drop_rate=args.drop_rate,
         seed=args.seed,
         max_file_size=args.max_file_size,
+        race_window_ms=args.race_window_ms,
     )
     return Config(
         host=args.host,
@@ -60,6 +93,9 @@ def config_from(args: argparse.Namespace) -> Config:
         tokens=tuple(args.token or ()),
         jobs=tuple(args.job or ()),
         faults=faults,
+        languages=tuple(args.language or ()),
+        features_off=tuple(args.feature_off or ()),
+        gitlab_version=args.gitlab_version,
     )
 
 

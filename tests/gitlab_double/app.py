@@ -16,6 +16,7 @@ from tests.gitlab_double import (
 )
 from tests.gitlab_double.config import Config
 from tests.gitlab_double.faults import FaultInjector
+from tests.gitlab_double.releases import Release
 from tests.gitlab_double.routing import Router
 from tests.gitlab_double.state import Registry
 
@@ -26,6 +27,7 @@ class App:
         self.base_url = ""  # set once the socket is bound
         self.registry = Registry(config)
         self.faults = FaultInjector(config.faults)
+        self.release = Release.parse(config.gitlab_version)
         self._log: list[dict[str, Any]] = []
         self._log_lock = threading.Lock()
         self.gitlab = Router()
@@ -42,6 +44,7 @@ class App:
     def reset(self) -> None:
         self.registry.reset()
         self.faults.reset(self.config.faults)
+        self.release = Release.parse(self.config.gitlab_version)
         with self._log_lock:
             self._log.clear()
 

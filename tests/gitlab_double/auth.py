@@ -41,6 +41,7 @@ class Caller:
     scopes: frozenset[str] = frozenset()
     user: User | None = None
     job: Job | None = None
+    language: str = "en"  # the user's preferred language
 
     @property
     def anonymous(self) -> bool:
@@ -93,7 +94,7 @@ def identify(request: Request, family: str) -> Caller:
 
 
 def _caller_of(token: Token) -> Caller:
-    return Caller(token.role, token.scopes, token.user)
+    return Caller(token.role, token.scopes, token.user, language=token.language)
 
 
 def check_scope(request: Request, caller: Caller) -> None:
@@ -112,6 +113,14 @@ def authenticate(request: Request, family: str, *, required: bool) -> tuple[Call
     return caller, visible_project(request, caller)
 
 
+def authenticate_instance(request: Request) -> Caller:
+    """Instance-level routes (``/version``): any token GitLab's default finders accept."""
+    caller = identify(request, PROJECTS)
+    if caller.anonymous:
+        raise unauthorized()
+    return caller
+
+
 def visible_project(request: Request, caller: Caller) -> Project:
     """Projects are private: anonymous callers and other projects' job tokens get a 404."""
     project = request.app.registry.find_project(request.arg("project"))
@@ -120,6 +129,13 @@ def visible_project(request: Request, caller: Caller) -> Project:
     if caller.job is not None and caller.job.project_id != project.id:
         raise not_found("Project")
     return project
+
+
+def require_feature(project: Project, feature: str, error: ApiError) -> None:
+    """A switched-off project feature (``config.FEATURES``): ``model_registry`` (or the
+    ``model_registry`` flag before 17.6), ``model_experiments``, ``packages``."""
+    if feature in project.features_off:
+        raise error
 
 
 def require_role(caller: Caller, minimum: str, error: ApiError) -> None:

@@ -9,6 +9,9 @@ ROLES = ("guest", "reporter", "developer", "maintainer", "owner")
 SCOPES = ("api", "read_api")
 DEFAULT_MAX_FILE_SIZE = 10 * 1024**3  # GitLab's ml_model_max_file_size plan limit default
 DEFAULT_FAULT_STATUSES = (500, 502, 503, 429)
+LANGUAGES = ("en", "de")
+#: Project features a project can have switched off (reference §1.2, §11.1).
+FEATURES = ("model_registry", "model_experiments", "packages")
 
 
 @dataclass(frozen=True)
@@ -16,6 +19,7 @@ class TokenSpec:
     value: str
     scopes: frozenset[str]
     role: str
+    language: str = "en"  # the token owner's preferred language (validation messages)
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,10 @@ class FaultSettings:
     drop_rate: float = 0.0
     seed: int = 0
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    #: How long model-version creation waits between its uniqueness check and its INSERT.
+    race_window_ms: int = 0
+    #: Inject status/latency/drop faults only into requests whose path ends with this.
+    fault_path: str = ""
 
     def updated(self, changes: dict[str, object]) -> FaultSettings:
         """A copy with the control API's changes applied (unknown keys are a ValueError)."""
@@ -48,6 +56,8 @@ class FaultSettings:
             "drop_rate": float,
             "seed": int,
             "max_file_size": int,
+            "race_window_ms": int,
+            "fault_path": str,
             "fault_statuses": lambda v: tuple(int(s) for s in v),
         }
         unknown = set(changes) - set(converters)
@@ -66,6 +76,12 @@ class Config:
     tokens: tuple[TokenSpec, ...] = ()
     jobs: tuple[JobSpec, ...] = ()
     faults: FaultSettings = field(default_factory=FaultSettings)
+    #: (token value, language) pairs overriding a token's preferred language.
+    languages: tuple[tuple[str, str], ...] = ()
+    #: (project id, feature) pairs switched off at start-up.
+    features_off: tuple[tuple[int, str], ...] = ()
+    #: The GitLab release whose response shapes the double reproduces (``releases.py``).
+    gitlab_version: str = ""
 
 
 def parse_token(text: str) -> TokenSpec:
@@ -83,6 +99,26 @@ def parse_job(text: str) -> JobSpec:
 def parse_project(text: str) -> ProjectSpec:
     project_id, path = text.split(":", 1)
     return ProjectSpec(int(project_id), path.strip("/"))
+
+
+def parse_language(text: str) -> tuple[str, str]:
+    """``TOKEN:LANG``; the token value may itself contain colons."""
+    value, language = text.rsplit(":", 1)
+    return value, checked_language(language)
+
+
+def parse_feature_off(text: str) -> tuple[int, str]:
+    """``PROJECT_ID:FEATURE`` with FEATURE one of ``FEATURES``."""
+    project_id, feature = text.split(":", 1)
+    if feature not in FEATURES:
+        raise ValueError(f"feature must be one of {', '.join(FEATURES)}: {feature!r}")
+    return int(project_id), feature
+
+
+def checked_language(language: str) -> str:
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}: {language!r}")
+    return language
 
 
 def _checked_role(role: str) -> str:

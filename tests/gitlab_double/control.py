@@ -22,12 +22,30 @@ class DoubleClient:
         self._call("POST", "reset")
 
     def set_faults(self, **faults: Any) -> None:
-        """Any of latency_ms, fault_rate, fault_statuses, drop_rate, seed (and max_file_size)."""
+        """Any of latency_ms, fault_rate, fault_statuses, drop_rate, seed, max_file_size and
+        race_window_ms (the gap between a create's uniqueness check and its INSERT)."""
         self._call("POST", "faults", faults)
 
-    def add_token(self, value: str, scopes: list[str] | str, role: str) -> None:
+    def add_token(
+        self, value: str, scopes: list[str] | str, role: str, language: str = "en"
+    ) -> None:
         scope_list = scopes.split(",") if isinstance(scopes, str) else list(scopes)
-        self._call("POST", "tokens", {"value": value, "scopes": scope_list, "role": role})
+        body = {"value": value, "scopes": scope_list, "role": role, "language": language}
+        self._call("POST", "tokens", body)
+
+    def set_language(self, token: str, language: str) -> None:
+        """The token owner's preferred language: ``en`` or ``de`` (validation messages)."""
+        self._call("POST", "languages", {"token": token, "language": language})
+
+    def set_features(self, project_id: int = 1, **features: bool) -> None:
+        """Switch project features on/off: ``model_registry`` (the Model registry, or the
+        16.8-17.5 feature flag), ``model_experiments`` (Model experiments: every MLflow route),
+        ``packages`` (Package registry)."""
+        self._call("POST", "features", {"project_id": project_id, **features})
+
+    def set_release(self, version: str) -> None:
+        """Reproduce the response shapes of GitLab ``version`` (``MAJOR.MINOR``)."""
+        self._call("POST", "release", {"version": version})
 
     def add_job(self, id: str | int, token: str, role: str) -> None:
         self._call("POST", "jobs", {"id": str(id), "token": token, "role": role})

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote, unquote
 
-from tests.gitlab_double.config import ROLES
+from tests.gitlab_double.config import FEATURES, ROLES, checked_language
 from tests.gitlab_double.errors import grape
 from tests.gitlab_double.records import Model, PackageFile, Project, Run, Version
+from tests.gitlab_double.releases import Release
 from tests.gitlab_double.routing import Request, Response, Router
 from tests.gitlab_double.state import Registry
 
@@ -31,7 +32,50 @@ def add_token(request: Request) -> Response:
     params = request.params()
     scopes = params.get("scopes") or ["api"]
     scopes = scopes.split(",") if isinstance(scopes, str) else scopes
-    request.app.registry.add_token(str(params["value"]), frozenset(scopes), _role(params))
+    language = _language(params.get("language", "en"))
+    registry = request.app.registry
+    registry.add_token(str(params["value"]), frozenset(scopes), _role(params), language)
+    return Response(body={})
+
+
+def set_language(request: Request) -> Response:
+    """Change an existing token owner's preferred language (``en`` or ``de``)."""
+    params = request.params()
+    token = request.app.registry.tokens.get(str(params.get("token")))
+    if token is None:
+        raise grape("no such token", 404)
+    token.language = _language(params.get("language"))
+    return Response(body={})
+
+
+def _language(value: Any) -> str:
+    try:
+        return checked_language(str(value))
+    except ValueError as exc:
+        raise grape(str(exc)) from None
+
+
+def set_features(request: Request) -> Response:
+    """``{"project_id": 1, "model_registry": false, "packages": true}``: switch features."""
+    params = request.params()
+    project = request.app.registry.projects.get(int(params.get("project_id", 1)))
+    if project is None:
+        raise grape("no such project", 404)
+    unknown = set(params) - {"project_id", *FEATURES}
+    if unknown:
+        raise grape(f"unknown features: {sorted(unknown)}")
+    for feature in FEATURES:
+        if feature in params:
+            (project.features_off.discard if params[feature] else project.features_off.add)(feature)
+    return Response(body={})
+
+
+def set_release(request: Request) -> Response:
+    """``{"version": "17.5"}``: reproduce that GitLab release's response shapes."""
+    try:
+        request.app.release = Release.parse(str(request.params().get("version", "")))
+    except ValueError as exc:
+        raise grape(str(exc)) from None
     return Response(body={})
 
 
@@ -135,6 +179,9 @@ def register(router: Router) -> None:
     router.add("POST", CONTROL + "reset", reset)
     router.add("POST", CONTROL + "faults", set_faults)
     router.add("POST", CONTROL + "tokens", add_token)
+    router.add("POST", CONTROL + "languages", set_language)
+    router.add("POST", CONTROL + "features", set_features)
+    router.add("POST", CONTROL + "release", set_release)
     router.add("POST", CONTROL + "jobs", add_job)
     router.add("POST", CONTROL + "projects", add_project)
     router.add("POST", CONTROL + "corrupt", corrupt_file)

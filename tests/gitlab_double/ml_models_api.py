@@ -17,6 +17,7 @@ from tests.gitlab_double.errors import (
 )
 from tests.gitlab_double.mlflow_common import authorize as mlflow_authorize
 from tests.gitlab_double.records import Package, PackageFile, Project
+from tests.gitlab_double.releases import MODEL_REGISTRY_SINCE
 from tests.gitlab_double.routing import Request, Response, Router
 from tests.gitlab_double.state import now_iso
 from tests.gitlab_double.uploads import receive, too_large
@@ -75,7 +76,10 @@ def upload(request: Request) -> Response:
 
 def _upload_target(request: Request) -> tuple[auth.Caller, Package]:
     caller, project = auth.authenticate(request, auth.ML_MODELS, required=True)
-    auth.require_role(caller, "developer", forbidden())  # authorize_upload!
+    auth.require_feature(project, "packages", forbidden())  # authorize_upload!
+    auth.require_role(caller, "developer", forbidden())
+    auth.require_feature(project, "model_experiments", not_found())  # read_model_registry
+    auth.require_feature(project, "model_registry", not_found())
     auth.require_role(caller, "developer", not_found())  # write_model_registry
     package = _version_package(request, project, request.args["version"])
     return caller, package
@@ -97,6 +101,8 @@ def download(request: Request) -> Response:
         caller = auth.identify(request, auth.ML_MODELS)
         auth.check_scope(request, caller)
         project = auth.visible_project(request, caller)
+        auth.require_feature(project, "model_experiments", not_found())
+        auth.require_feature(project, "model_registry", not_found())
         record = _live_file(request, project, request.args["version"], name)
     return _file_response(record)
 
@@ -143,8 +149,8 @@ def download_artifact(request: Request) -> Response:
 
 
 def register(router: Router) -> None:
-    router.add("PUT", FILES, upload, streams=True)
-    router.add("GET", FILES, download, streams=True)
+    router.add("PUT", FILES, upload, streams=True, since=MODEL_REGISTRY_SINCE)
+    router.add("GET", FILES, download, streams=True, since=MODEL_REGISTRY_SINCE)
     router.add("GET", ARTIFACTS, list_artifacts)
     router.add(
         "GET", ARTIFACTS + r"/(?P<version>[^/]+)/(?P<path>.+)", download_artifact, streams=True

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from tests.gitlab_double import auth
-from tests.gitlab_double.errors import grape, resource_missing, unauthorized
+from tests.gitlab_double.errors import grape, not_found, resource_missing, unauthorized
 from tests.gitlab_double.records import Model, Project
 from tests.gitlab_double.routing import Request
 
@@ -16,9 +16,20 @@ MAX_RESULTS_DEFAULT = 200
 MAX_RESULTS_CAP = 1000
 
 
-def authorize(request: Request, *, write: bool) -> tuple[auth.Caller, Project]:
-    """Authenticated member (read = Guest+); writes need Developer+ and answer 401 (sic) if not."""
+def authorize(
+    request: Request, *, write: bool, registry: bool = True
+) -> tuple[auth.Caller, Project]:
+    """Authenticated member (read = Guest+); writes need Developer+ and answer 401 (sic) if not.
+
+    Every route checks ``read_model_experiments``; registry routes (``registry``) also
+    ``read_model_registry``. With the project's Model experiments or Model registry feature off
+    (or, on 16.8-17.5, the ``model_registry`` flag) the check fails: 404 ``{"message":"404 Not
+    Found"}``, without an ``error_code``.
+    """
     caller, project = auth.authenticate(request, auth.MLFLOW, required=True)
+    auth.require_feature(project, "model_experiments", not_found())
+    if registry:
+        auth.require_feature(project, "model_registry", not_found())
     if write:
         auth.require_role(caller, "developer", unauthorized())
     return caller, project

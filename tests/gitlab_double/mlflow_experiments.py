@@ -29,25 +29,25 @@ def _find(project: Project, iid: object = None, name: object = None) -> Experime
 
 
 def get_experiment(request: Request) -> Response:
-    _, project = authorize(request, write=False)
+    _, project = authorize(request, write=False, registry=False)
     experiment = _find(project, iid=request.params().get("experiment_id"))
     return Response(body={"experiment": render.experiment(experiment)})
 
 
 def get_by_name(request: Request) -> Response:
-    _, project = authorize(request, write=False)
+    _, project = authorize(request, write=False, registry=False)
     experiment = _find(project, name=request.params().get("experiment_name"))
     return Response(body={"experiment": render.experiment(experiment)})
 
 
 def list_experiments(request: Request) -> Response:
-    _, project = authorize(request, write=False)
+    _, project = authorize(request, write=False, registry=False)
     items = [render.experiment(e) for e in project.experiments.values()]
     return Response(body={"experiments": items})
 
 
 def search_experiments(request: Request) -> Response:
-    _, project = authorize(request, write=True)
+    _, project = authorize(request, write=True, registry=False)
     params = request.params()
     experiments = sorted(project.experiments.values(), key=lambda e: e.iid, reverse=True)
     size = clamp(as_int(params, "max_results"), MAX_RESULTS_DEFAULT, MAX_RESULTS_CAP)
@@ -60,7 +60,7 @@ def search_experiments(request: Request) -> Response:
 
 
 def create_experiment(request: Request) -> Response:
-    _, project = authorize(request, write=True)
+    _, project = authorize(request, write=True, registry=False)
     params = request.params()
     name = required_str(params, "name")
     if project.experiment_named(name) is not None:
@@ -71,7 +71,7 @@ def create_experiment(request: Request) -> Response:
 
 
 def set_experiment_tag(request: Request) -> Response:
-    _, project = authorize(request, write=True)
+    _, project = authorize(request, write=True, registry=False)
     params = request.params()
     experiment = _find(project, iid=required_str(params, "experiment_id"))
     experiment.tags[required_str(params, "key")] = required_str(params, "value")
@@ -79,7 +79,7 @@ def set_experiment_tag(request: Request) -> Response:
 
 
 def delete_experiment(request: Request) -> Response:
-    _, project = authorize(request, write=True)
+    _, project = authorize(request, write=True, registry=False)
     experiment = _find(project, iid=required_str(request.params(), "experiment_id"))
     if experiment.name.startswith("[model]"):
         raise message(400, "Cannot delete an experiment associated to a model")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from tests.gitlab_double import mlflow_render as render
 from tests.gitlab_double import semver
@@ -18,6 +19,7 @@ from tests.gitlab_double.mlflow_common import (
 )
 from tests.gitlab_double.params import as_int, clamp, key_values, optional_str, required_str
 from tests.gitlab_double.records import Model, Project, Version
+from tests.gitlab_double.releases import MODEL_REGISTRY_SINCE
 from tests.gitlab_double.routing import Request, Response, Router
 from tests.gitlab_double.state import now_s
 
@@ -31,18 +33,36 @@ MAX_TEXT = 10_000
 
 
 def create_model(request: Request) -> Response:
-    caller, project = authorize(request, write=True)
-    params = request.params()
-    name = required_str(params, "name")
-    description = optional_str(params, "description")
-    tags = key_values(params, "tags")
-    if not _model_is_valid(project, name, description, tags):
-        raise already_exists()  # GitLab answers this for *any* create failure
-    assert caller.user is not None
-    model = request.app.registry.create_model(project, name, description, dict(tags), caller.user)
-    return Response(
-        body={"registered_model": render.registered_model(request.base_url, project, model)}
-    )
+    """Ml::CreateModelService (commit 4dbbab7b215a): in one transaction, create the model's
+    ``[model]<name>`` experiment, then the model, each validated before its INSERT. Two
+    overlapping creates both pass the validations; the second INSERT of the experiment hits the
+    unique index on (project_id, name) and raises ActiveRecord::RecordNotUnique, which the route
+    (it rescues RecordInvalid only) leaves to the entrypoint: 400 INVALID_PARAMETER_VALUE with
+    PostgreSQL's text. ``race_window_ms`` widens the gap."""
+    registry = request.app.registry
+    with registry.lock:
+        caller, project = authorize(request, write=True)
+        params = request.params()
+        name = required_str(params, "name")
+        description = optional_str(params, "description")
+        tags = key_values(params, "tags")
+        if not _model_is_valid(project, name, description, tags):
+            raise already_exists()  # GitLab answers this for *any* validation failure
+    window = request.app.faults.settings.race_window_ms
+    if window:
+        time.sleep(window / 1000)
+    with registry.lock:
+        if name in project.models:
+            raise invalid_parameter(
+                "PG::UniqueViolation: ERROR:  duplicate key value violates unique constraint "
+                '"index_ml_experiments_on_project_id_and_name"\n'
+                f"DETAIL:  Key (project_id, name)=({project.id}, [model]{name}) already "
+                "exists.\n"
+            )
+        assert caller.user is not None
+        model = registry.create_model(project, name, description, dict(tags), caller.user)
+        body = {"registered_model": render.registered_model(request, project, model)}
+    return Response(body=body)
 
 
 def _model_is_valid(
@@ -63,9 +83,7 @@ def _model_is_valid(
 def get_model(request: Request) -> Response:
     _, project = authorize(request, write=False)
     model = find_model(project, request.params().get("name"))
-    return Response(
-        body={"registered_model": render.registered_model(request.base_url, project, model)}
-    )
+    return Response(body={"registered_model": render.registered_model(request, project, model)})
 
 
 def update_model(request: Request) -> Response:
@@ -75,9 +93,7 @@ def update_model(request: Request) -> Response:
     if "description" in params:
         model.description = optional_str(params, "description")
         model.updated_s = now_s()
-    return Response(
-        body={"registered_model": render.registered_model(request.base_url, project, model)}
-    )
+    return Response(body={"registered_model": render.registered_model(request, project, model)})
 
 
 def delete_model(request: Request) -> Response:
@@ -91,7 +107,7 @@ def latest_versions(request: Request) -> Response:
     _, project = authorize(request, write=False)
     model = find_model(project, request.params().get("name"))
     latest = _latest(model)
-    items = [render.model_version(request.base_url, project, model, latest)] if latest else []
+    items = [render.model_version(request, project, model, latest)] if latest else []
     return Response(body={"model_versions": items})
 
 
@@ -110,7 +126,7 @@ def search_models(request: Request) -> Response:
     offset = page_offset(params)
     page = models[offset : offset + size]
     body = {
-        "registered_models": [render.registered_model(request.base_url, project, m) for m in page],
+        "registered_models": [render.registered_model(request, project, m) for m in page],
         "next_page_token": next_page_token(offset, size, len(models)),
     }
     return Response(body=body)
@@ -140,9 +156,7 @@ def model_by_alias(request: Request) -> Response:
     params = request.params()
     model = find_model(project, params.get("name"))
     version = _by_semver(model, optional_str(params, "alias"))
-    return Response(
-        body={"model_version": render.model_version(request.base_url, project, model, version)}
-    )
+    return Response(body={"model_version": render.model_version(request, project, model, version)})
 
 
 def _by_semver(model: Model, text: str) -> Version:
@@ -154,10 +168,10 @@ def _by_semver(model: Model, text: str) -> Version:
 
 def register(router: Router) -> None:
     base = PREFIX + "registered-models/"
-    router.add("POST", base + "create", create_model)
-    router.add("GET", base + "get", get_model)
-    router.add("PATCH", base + "update", update_model)
-    router.add("DELETE", base + "delete", delete_model)
-    router.add("POST", base + "get-latest-versions", latest_versions)
-    router.add("GET", base + "search", search_models)
-    router.add("GET", base + "alias", model_by_alias)
+    router.add("POST", base + "create", create_model, locks=True, since=MODEL_REGISTRY_SINCE)
+    router.add("GET", base + "get", get_model, since=MODEL_REGISTRY_SINCE)
+    router.add("PATCH", base + "update", update_model, since=MODEL_REGISTRY_SINCE)
+    router.add("DELETE", base + "delete", delete_model, since=MODEL_REGISTRY_SINCE)
+    router.add("POST", base + "get-latest-versions", latest_versions, since=MODEL_REGISTRY_SINCE)
+    router.add("GET", base + "search", search_models, since=MODEL_REGISTRY_SINCE)
+    router.add("GET", base + "alias", model_by_alias, since=MODEL_REGISTRY_SINCE)

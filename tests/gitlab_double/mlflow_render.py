@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 
 from tests.gitlab_double.params import pairs
 from tests.gitlab_double.records import Experiment, Model, Project, Run, Version
+
+if TYPE_CHECKING:
+    from tests.gitlab_double.routing import Request
 
 
 def files_url(base_url: str, project: Project, target: str) -> str:
@@ -13,13 +17,15 @@ def files_url(base_url: str, project: Project, target: str) -> str:
 
 
 def model_version(
-    base_url: str, project: Project, model: Model, version: Version
+    request: Request, project: Project, model: Model, version: Version
 ) -> dict[str, Any]:
-    """``version`` is the DB id; the semver only appears in ``aliases``."""
-    source = f"{base_url}/{project.path}/-/ml/models/{model.id}/versions/{version.id}"
+    """``version`` is the DB id and the semver is in ``aliases``; before 17.5 it was the semver
+    (``releases.py``)."""
+    source = f"{request.base_url}/{project.path}/-/ml/models/{model.id}/versions/{version.id}"
+    legacy = request.app.release.semver_as_version
     return {
         "name": model.name,
-        "version": str(version.id),
+        "version": version.semver if legacy else str(version.id),
         "creation_timestamp": version.created_s,
         "last_updated_timestamp": version.updated_s,
         "user_id": None,
@@ -31,12 +37,43 @@ def model_version(
         "status_message": "",
         "tags": pairs(version.tags),
         "run_link": "",
-        "aliases": [version.semver],
+        "aliases": [] if legacy else [version.semver],
     }
 
 
-def registered_model(base_url: str, project: Project, model: Model) -> dict[str, Any]:
-    """``latest_versions`` holds every version, as current GitLab renders it (§11.7)."""
+def version_row(project: Project, version: Version) -> dict[str, Any]:
+    """An ``ml_model_versions`` row as Rails serialises it (raw ``latest_versions`` items)."""
+    major, minor, patch = (int(p) for p in version.semver.split("-")[0].split("+")[0].split("."))
+    prerelease = version.semver.partition("-")[2].partition("+")[0] or None
+    return {
+        "id": version.id,
+        "created_at": _iso(version.created_s),
+        "updated_at": _iso(version.updated_s),
+        "project_id": project.id,
+        "model_id": version.model_id,
+        "package_id": version.package_id,
+        "version": version.semver,
+        "description": version.description,
+        "semver_major": major,
+        "semver_minor": minor,
+        "semver_patch": patch,
+        "semver_prerelease": prerelease,
+    }
+
+
+def _iso(seconds: int) -> str:
+    stamp = datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="milliseconds")
+    return stamp.replace("+00:00", "Z")
+
+
+def registered_model(request: Request, project: Project, model: Model) -> dict[str, Any]:
+    """``latest_versions`` holds every version (§11.7): entities now, raw rows on older
+    releases (``releases.py``)."""
+    raw = request.app.release.raw_latest_versions
+    versions = [
+        version_row(project, v) if raw else model_version(request, project, model, v)
+        for v in model.versions.values()
+    ]
     return {
         "name": model.name,
         "creation_timestamp": model.created_s,
@@ -44,9 +81,7 @@ def registered_model(base_url: str, project: Project, model: Model) -> dict[str,
         "description": model.description,
         "user_id": str(model.user_id),
         "tags": pairs(model.tags),
-        "latest_versions": [
-            model_version(base_url, project, model, v) for v in model.versions.values()
-        ],
+        "latest_versions": versions,
     }
 
 

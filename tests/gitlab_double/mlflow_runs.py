@@ -55,7 +55,7 @@ def link_job(registry: Registry, run: Run, job_id: str) -> None:
 
 
 def create_run(request: Request) -> Response:
-    caller, project = authorize(request, write=True)
+    caller, project = authorize(request, write=True, registry=False)
     params = request.params()
     experiment = project.experiments.get(required_int(params, "experiment_id"))
     if experiment is None:
@@ -76,14 +76,14 @@ def create_run(request: Request) -> Response:
 
 
 def get_run(request: Request) -> Response:
-    _, project = authorize(request, write=False)
+    _, project = authorize(request, write=False, registry=False)
     run = find_run(project, request.params().get("run_id"))
     return Response(body={"run": render.run(request.base_url, project, run)})
 
 
 def search_runs(request: Request) -> Response:
     """Only the first experiment id is used; newest first."""
-    _, project = authorize(request, write=True)
+    _, project = authorize(request, write=True, registry=False)
     params = request.params()
     ids = required(params, "experiment_ids")
     first = ids[0] if isinstance(ids, list) and ids else ids
@@ -99,7 +99,7 @@ def search_runs(request: Request) -> Response:
 
 
 def update_run(request: Request) -> Response:
-    _, project = authorize(request, write=True)
+    _, project = authorize(request, write=True, registry=False)
     params = request.params()
     run = find_run(project, required_str(params, "run_id"))
     status = params.get("status")
@@ -111,7 +111,7 @@ def update_run(request: Request) -> Response:
 
 
 def log_metric(request: Request) -> Response:
-    _, project = authorize(request, write=True)
+    _, project = authorize(request, write=True, registry=False)
     params = request.params()
     run = find_run(project, required_str(params, "run_id"))
     run.metrics.append(_metric(params))
@@ -126,7 +126,7 @@ def _metric(params: dict[str, Any]) -> Metric:
 
 
 def log_parameter(request: Request) -> Response:
-    _, project = authorize(request, write=True)
+    _, project = authorize(request, write=True, registry=False)
     params = request.params()
     run = find_run(project, required_str(params, "run_id"))
     key, value = required_str(params, "key"), required_str(params, "value")
@@ -138,7 +138,7 @@ def log_parameter(request: Request) -> Response:
 
 def set_tag(request: Request) -> Response:
     """The tag row is written first, so an unknown CI job leaves it behind before the 500."""
-    _, project = authorize(request, write=True)
+    _, project = authorize(request, write=True, registry=False)
     params = request.params()
     run = find_run(project, required_str(params, "run_id"))
     key, value = required_str(params, "key"), required_str(params, "value")
@@ -152,7 +152,7 @@ def set_tag(request: Request) -> Response:
 
 def log_batch(request: Request) -> Response:
     """Bulk inserts: params and tags whose key already exists are silently skipped."""
-    _, project = authorize(request, write=True)
+    _, project = authorize(request, write=True, registry=False)
     params = request.params()
     run = find_run(project, required_str(params, "run_id"))
     metrics = [_metric(m) for m in params.get("metrics") or [] if isinstance(m, dict)]
@@ -169,7 +169,7 @@ def log_batch(request: Request) -> Response:
 
 
 def delete_run(request: Request) -> Response:
-    _, project = authorize(request, write=True)
+    _, project = authorize(request, write=True, registry=False)
     run = find_run(project, required_str(request.params(), "run_id"))
     if run.model_version_id is not None:
         raise message(400, "Run is linked to a model version and cannot be deleted")
@@ -178,7 +178,7 @@ def delete_run(request: Request) -> Response:
 
 
 def metric_history(request: Request) -> Response:
-    _, project = authorize(request, write=False)
+    _, project = authorize(request, write=False, registry=False)
     params = request.params()
     run = find_run(project, required_str(params, "run_id"))
     key = required_str(params, "metric_key")

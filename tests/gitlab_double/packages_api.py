@@ -43,6 +43,7 @@ ORDER_KEYS = {
 
 def _reader(request: Request, minimum: str = "reporter") -> tuple[auth.Caller, Project]:
     caller, project = auth.authenticate(request, auth.PACKAGES, required=False)
+    auth.require_feature(project, "packages", forbidden())  # authorize_read_package!
     auth.require_role(caller, minimum, forbidden())
     return caller, project
 
@@ -225,11 +226,20 @@ def get_project(request: Request) -> Response:
         "web_url": f"{request.base_url}/{project.path}",
         "visibility": "private",
         "default_branch": "main",
+        "packages_enabled": "packages" not in project.features_off,
     }
     return Response(body=body)
 
 
+def get_version(request: Request) -> Response:
+    """``GET /api/v4/version`` (lib/api/version.rb): any authenticated caller."""
+    auth.authenticate_instance(request)
+    release = request.app.release
+    return Response(body={"version": release.text, "revision": "0123456789a"})
+
+
 def register(router: Router) -> None:
+    router.add("GET", r"/api/v4/version", get_version)
     router.add("GET", PROJECT, get_project)
     router.add("GET", PACKAGES, list_packages)
     router.add("GET", PACKAGE, get_package)

@@ -25,6 +25,7 @@ class Token:
     scopes: frozenset[str]
     role: str
     user: User
+    language: str = "en"
 
 
 @dataclass
@@ -140,6 +141,8 @@ class Project:
     models: dict[str, Model] = field(default_factory=dict)
     next_experiment_iid: int = 1
     next_run_iid: int = 1
+    #: Switched-off project features (``config.FEATURES``).
+    features_off: set[str] = field(default_factory=set)
 
     @property
     def name(self) -> str:

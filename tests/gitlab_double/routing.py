@@ -88,14 +88,26 @@ class Route:
     pattern: re.Pattern[str]
     handler: Handler
     streams_body: bool = False  # the handler reads the body itself (uploads)
+    locks: bool = False  # the handler takes the registry lock itself, where GitLab would
+    since: tuple[int, int] = (0, 0)  # the first GitLab release that routes it
 
 
 class Router:
     def __init__(self) -> None:
         self.routes: list[Route] = []
 
-    def add(self, method: str, pattern: str, handler: Handler, *, streams: bool = False) -> None:
-        self.routes.append(Route(method, re.compile(pattern + r"\Z"), handler, streams))
+    def add(
+        self,
+        method: str,
+        pattern: str,
+        handler: Handler,
+        *,
+        streams: bool = False,
+        locks: bool = False,
+        since: tuple[int, int] = (0, 0),
+    ) -> None:
+        route = Route(method, re.compile(pattern + r"\Z"), handler, streams, locks, since)
+        self.routes.append(route)
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         """The route for this method (HEAD is served as GET) and its path groups."""

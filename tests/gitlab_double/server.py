@@ -83,6 +83,9 @@ class DoubleHandler(BaseHTTPRequestHandler):
 
     def _apply_faults(self, request: Request) -> Response | None:
         body = request.body
+        target = self.server.app.faults.settings.fault_path
+        if target and not request.path.endswith(target):
+            return None
         is_upload = request.method == "PUT" and body.has_body
         decision = self.server.app.faults.decide((body.length or -1) if is_upload else None)
         if decision.latency_s:
@@ -113,10 +116,14 @@ class DoubleHandler(BaseHTTPRequestHandler):
                 return Response(405, {"error": "405 Not Allowed"})
             return Response(404, {"error": "404 Not Found"})
         route, request.args = found
+        if not request.app.release.routes(route.since):
+            return Response(404, {"error": "404 Not Found"})  # an older GitLab has no such route
         try:
             if route.streams_body:
                 return route.handler(request)
             request.preload()
+            if route.locks:
+                return route.handler(request)
             with request.app.registry.lock:
                 return route.handler(request)
         except ApiError as error:

@@ -69,7 +69,11 @@ class Registry:
             for project in self.config.projects:
                 self.add_project(project.id, project.path)
             for token in self.config.tokens:
-                self.add_token(token.value, token.scopes, token.role)
+                self.add_token(token.value, token.scopes, token.role, token.language)
+            for value, language in self.config.languages:
+                self.tokens[value].language = language
+            for project_id, feature in self.config.features_off:
+                self.projects[project_id].features_off.add(feature)
             for job in self.config.jobs:
                 self.add_job(job.id, job.token, job.role)
 
@@ -85,10 +89,12 @@ class Registry:
             self.projects[project_id] = project
             return project
 
-    def add_token(self, value: str, scopes: frozenset[str], role: str) -> Token:
+    def add_token(
+        self, value: str, scopes: frozenset[str], role: str, language: str = "en"
+    ) -> Token:
         with self.lock:
             user = self._new_user(f"{role}-user")
-            token = Token(value, frozenset(scopes), role, user)
+            token = Token(value, frozenset(scopes), role, user, language)
             self.tokens[value] = token
             return token
 

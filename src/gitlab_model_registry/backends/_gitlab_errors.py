@@ -8,7 +8,14 @@ from typing import Any
 import gitlab.exceptions
 import requests
 
-from gitlab_model_registry.errors import AuthError, GmrError, NotFoundError, RegistryError
+from gitlab_model_registry.backends import _gitlab_release
+from gitlab_model_registry.errors import (
+    AuthError,
+    GmrError,
+    NotFoundError,
+    RegistryError,
+    UsageError,
+)
 from gitlab_model_registry.transfer import TransferError
 
 API_TOKEN_HINT = (
@@ -17,11 +24,63 @@ API_TOKEN_HINT = (
 )
 
 
-class ApiErrors:
-    """Turns python-gitlab and requests failures into our errors, with what to do next."""
+REGISTRY_SETTING = (
+    "Settings > General > Visibility, project features, permissions: "
+    "Model experiments and Model registry"
+)
 
-    def __init__(self, api: str, read_only: bool, project: str) -> None:
+
+class GitLabAnswer(RegistryError):
+    """GitLab answered with an error status (after retries for 5xx); ``status`` says which."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def registry_disabled(project: str, release: tuple[int, int] | None) -> UsageError:
+    """Every MLflow route answers a bare 404 when the project's features (or, on 16.8-17.5,
+    the ``model_registry`` feature flag) are off; a missing model carries an error_code."""
+    flag = release is None or release < _gitlab_release.FLAG_BEFORE
+    before = "" if release else " before 17.6"
+    return UsageError(
+        f"the Model registry is switched off for project {project!r}",
+        hint=f"a maintainer can switch on {REGISTRY_SETTING}"
+        + (
+            f"; on GitLab{before} an administrator must also enable the model_registry feature flag"
+            if flag
+            else ""
+        ),
+    )
+
+
+def packages_disabled(project: str) -> UsageError:
+    return UsageError(
+        f"the Package registry is switched off for project {project!r}",
+        hint="a maintainer can switch on Settings > General > Visibility, project features, "
+        "permissions: Packages (model files are stored as packages)",
+    )
+
+
+class ApiErrors:
+    """Turns python-gitlab and requests failures into our errors, with what to do next.
+
+    ``registry``: the MLflow routes, where a 404 without ``error_code`` means the feature is
+    off (a missing resource says RESOURCE_DOES_NOT_EXIST) and Grape's route-not-found 404
+    (``{"error": ...}``) means a GitLab without those routes.
+    """
+
+    def __init__(
+        self,
+        api: str,
+        read_only: bool,
+        project: str,
+        *,
+        registry: bool,
+        release: tuple[int, int] | None = None,
+    ) -> None:
         self._api, self._read_only, self._project = api, read_only, project
+        self._registry, self._release = registry, release
 
     def __enter__(self) -> None:
         return None
@@ -60,9 +119,15 @@ class ApiErrors:
                 f"project {self._project!r} not found or not visible to this token (404)",
                 hint="check --project and that the token's user is a member",
             )
+        if status == 404 and self._registry and "error_code" not in body:
+            if "error" in body:  # Grape's route-not-found: no such route on this server
+                return _gitlab_release.unsupported()
+            return registry_disabled(self._project, self._release)
         if status == 404:
             return NotFoundError(f"not found on {self._api}: {_detail(body, error)}")
-        return RegistryError(f"GitLab answered {status} on {self._api}: {_detail(body, error)}")
+        return GitLabAnswer(
+            f"GitLab answered {status} on {self._api}: {_detail(body, error)}", status=status
+        )
 
 
 class TransferErrors:

@@ -8,7 +8,9 @@ plain MLflow: ``model_version.version`` is the version's database id and the sem
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -19,8 +21,14 @@ import requests
 
 from gitlab_model_registry import versioning
 from gitlab_model_registry.backends import Backend, ProgressCallback
+from gitlab_model_registry.backends import _gitlab_shapes as shapes
 from gitlab_model_registry.backends._copy import copy_via_disk
-from gitlab_model_registry.backends._gitlab_errors import API_TOKEN_HINT, ApiErrors, TransferErrors
+from gitlab_model_registry.backends._gitlab_api import JsonApi
+from gitlab_model_registry.backends._gitlab_errors import (
+    API_TOKEN_HINT,
+    GitLabAnswer,
+    TransferErrors,
+)
 from gitlab_model_registry.errors import (
     NotFoundError,
     RegistryError,
@@ -36,9 +44,6 @@ from gitlab_model_registry.models import (
 )
 from gitlab_model_registry.settings import Settings
 from gitlab_model_registry.transfer import Transfer
-
-MLFLOW = "/ml/mlflow/api/2.0/mlflow"
-_MAX_RETRIES = 5
 
 
 class GitLabBackend:
@@ -60,6 +65,7 @@ class GitLabBackend:
             retry_transient_errors=True,
             session=session,
         )
+        self._api = JsonApi(self._gl, self._project, settings.project)
         upload_secret = settings.job_token if settings.upload_token == "job" else settings.token
         assert upload_secret is not None  # Settings.resolve guarantees a job token for "job"
         self._known_packages: dict[tuple[str, str], dict[str, Any]] = {}
@@ -77,21 +83,24 @@ class GitLabBackend:
     # -- models -----------------------------------------------------------------------------
 
     def get_model(self, name: str) -> RegisteredModel | None:
-        body = self._mlflow_or_none("get", "registered-models/get", {"name": name})
+        body = self._api.mlflow_or_none("get", "registered-models/get", {"name": name})
         return _model(body["registered_model"]) if body else None
 
     def create_model(self, name: str, description: str) -> RegisteredModel:
         payload = {"name": name, "description": description}
         try:
             return _model(
-                self._mlflow("post", "registered-models/create", payload)["registered_model"]
+                self._api.mlflow("post", "registered-models/create", payload)["registered_model"]
             )
         except RegistryError as error:
-            # GitLab answers 400 RESOURCE_ALREADY_EXISTS for every failure: tell a lost race
-            # from an invalid name by looking the model up.
+            # GitLab answers 400 for every refusal (RESOURCE_ALREADY_EXISTS, or the unique
+            # index's text when two creates overlap): tell a lost race from an invalid name by
+            # looking the model up. A 5xx after retries is the registry's failure, not the name's.
             existing = self.get_model(name)
             if existing:
                 return existing
+            if not isinstance(error, GitLabAnswer) or error.status != 400:
+                raise
             raise UsageError(
                 f"GitLab refused to create model {name!r}",
                 hint="use letters, digits, '.', '_' and '-' in model names",
@@ -100,18 +109,22 @@ class GitLabBackend:
     # -- versions ---------------------------------------------------------------------------
 
     def list_versions(self, model: str) -> list[ModelVersion]:
-        packages = {p["version"]: p for p in self._packages(model)}
-        body = self._mlflow_or_none("get", "registered-models/get", {"name": model})
-        detailed = body["registered_model"].get("latest_versions") or [] if body else []
-        by_semver = {v["aliases"][0]: v for v in detailed if v and v.get("aliases")}
-        return [
-            self._version(by_semver[semver]) if semver in by_semver else _packaged(model, p)
-            for semver, p in packages.items()
-            if versioning.is_semver(semver)
-        ]
+        # From the registry itself: a version whose package was deleted (pending destruction,
+        # hidden from the packages API) still holds its number.
+        body = self._api.mlflow_or_none("get", "registered-models/get", {"name": model})
+        items = (body["registered_model"].get("latest_versions") or []) if body else []
+        found = [self._listed(model, item) for item in items if item]
+        return [v for v in found if v is not None and versioning.is_semver(v.version)]
+
+    def _listed(self, model: str, item: dict[str, Any]) -> ModelVersion | None:
+        if not shapes.is_row(item):
+            return self._version(item)
+        # A raw row has no tags (resume detection needs them): read the version itself.
+        detailed = self.get_version(model, str(item["version"]))
+        return replace(detailed, version_id=str(item["id"])) if detailed else None
 
     def get_version(self, model: str, version: str) -> ModelVersion | None:
-        body = self._mlflow_or_none(
+        body = self._api.mlflow_or_none(
             "get", "model-versions/get", {"name": model, "version": version}
         )
         return self._version(body["model_version"]) if body else None
@@ -127,11 +140,19 @@ class GitLabBackend:
             ],
         }
         try:
-            body = self._mlflow("post", "model-versions/create", payload)
-        except RegistryError as error:
-            if "already been taken" in error.message:
-                raise VersionTakenError(f"version {version} of {model} already exists") from error
+            body = self._api.mlflow("post", "model-versions/create", payload)
+        except NotFoundError:
             raise
+        except RegistryError as error:
+            # A duplicate answers a translated validation message, or the unique index's text
+            # when two creates overlap; a lost answer is retried into a duplicate of our own.
+            # None of these can be told apart by the answer: look the version up.
+            existing = self.get_version(model, version)
+            if existing is None:
+                raise
+            if tags.items() <= existing.tags.items():
+                return existing  # ours: it carries our publish's tags
+            raise VersionTakenError(f"version {version} of {model} already exists") from error
         return self._version(body["model_version"])
 
     # -- files ------------------------------------------------------------------------------
@@ -142,7 +163,7 @@ class GitLabBackend:
             return []
         newest: dict[str, dict[str, Any]] = {}
         path = f"/projects/{self._project}/packages/{package['id']}/package_files"
-        for record in self._list(path, {}):
+        for record in self._api.list(path, {}):
             name = unquote(record["file_name"])
             if name not in newest or record["id"] > newest[name]["id"]:
                 newest[name] = record
@@ -212,19 +233,20 @@ class GitLabBackend:
     def log_run_data(self, run_id: str, data: RunData) -> None:
         from gitlab_model_registry.metadata import batches
 
+        now_ms = int(time.time() * 1000)  # GitLab shows it as the metric's date
         for batch in batches(data.params, data.metrics, data.tags):
             payload = {
                 "run_id": run_id,
                 "params": [{"key": k, "value": v} for k, v in batch.params],
                 "metrics": [
-                    {"key": k, "value": v, "timestamp": 0, "step": 0} for k, v in batch.metrics
+                    {"key": k, "value": v, "timestamp": now_ms, "step": 0} for k, v in batch.metrics
                 ],
                 "tags": [{"key": k, "value": v} for k, v in batch.tags],
             }
-            self._mlflow("post", "runs/log-batch", payload)
+            self._api.mlflow("post", "runs/log-batch", payload)
 
     def get_run_data(self, run_id: str) -> RunData:
-        data = self._mlflow("get", "runs/get", {"run_id": run_id})["run"].get("data", {})
+        data = self._api.mlflow("get", "runs/get", {"run_id": run_id})["run"].get("data", {})
         return RunData(
             params={p["key"]: p["value"] for p in data.get("params", [])},
             metrics={m["key"]: float(m["value"]) for m in data.get("metrics", [])},
@@ -239,10 +261,14 @@ class GitLabBackend:
         return f"{base}/{mv.version_id}/files/{path}"
 
     def _version(self, raw: dict[str, Any]) -> ModelVersion:
+        semver, version_id = shapes.semver_and_id(raw)
+        if version_id is None:  # before 17.5: the id only shows in the version's run
+            info = self._api.mlflow("get", "runs/get", {"run_id": raw.get("run_id", "")})["run"]
+            version_id = shapes.version_id_from_artifact_uri(info["info"]["artifact_uri"])
         return ModelVersion(
             model=raw["name"],
-            version=(raw.get("aliases") or [""])[0],
-            version_id=str(raw["version"]),
+            version=semver,
+            version_id=version_id,
             run_id=raw.get("run_id", ""),
             description=raw.get("description") or "",
             tags={t["key"]: t["value"] for t in raw.get("tags") or []},
@@ -256,7 +282,7 @@ class GitLabBackend:
             query["package_version"] = version
         path = f"/projects/{self._project}/packages"
         # package_name is a fuzzy match on GitLab: keep exact names only.
-        return (p for p in self._list(path, query) if p["name"] == model)
+        return (p for p in self._api.list(path, query) if p["name"] == model)
 
     def _package(self, model: str, version: str) -> dict[str, Any] | None:
         # A version's package never changes once it exists: look it up once per command, not
@@ -270,49 +296,12 @@ class GitLabBackend:
             self._known_packages[model, version] = found
         return self._known_packages[model, version]
 
-    def _list(self, path: str, query: dict[str, str]) -> Iterator[dict[str, Any]]:
-        with self._api_errors("the packages API", read_only=True):
-            yield from self._gl.http_list(
-                path, query_data={**query, "per_page": 100}, iterator=True
-            )
-
-    def _mlflow(self, verb: str, route: str, params: dict[str, Any]) -> dict[str, Any]:
-        path = f"/projects/{self._project}{MLFLOW}/{route}"
-        query, payload = (params, None) if verb == "get" else (None, params)
-        with self._api_errors("the MLflow API", read_only=verb == "get"):
-            response = self._gl.http_request(
-                verb, path, query_data=query, post_data=payload, max_retries=_MAX_RETRIES
-            )
-        body: dict[str, Any] = response.json()
-        return body
-
-    def _mlflow_or_none(
-        self, verb: str, route: str, params: dict[str, Any]
-    ) -> dict[str, Any] | None:
-        try:
-            return self._mlflow(verb, route, params)
-        except NotFoundError:
-            return None
-
-    def _api_errors(self, api: str, *, read_only: bool) -> ApiErrors:
-        return ApiErrors(api, read_only, self._settings.project)
-
     def _transfer_errors(self) -> TransferErrors:
         return TransferErrors(self._upload_kind)
 
 
 def _model(raw: dict[str, Any]) -> RegisteredModel:
     return RegisteredModel(name=raw["name"], description=raw.get("description") or "")
-
-
-def _packaged(model: str, package: dict[str, Any]) -> ModelVersion:
-    """A version known only from the packages API (old servers): no id or run yet."""
-    return ModelVersion(
-        model=model,
-        version=package["version"],
-        version_id="",
-        created_at=package.get("created_at", ""),
-    )
 
 
 def _verified(local: UploadFile, digest: str, stored: RemoteFile | None) -> RemoteFile:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.gitlab_double import releases
 from tests.integration.publish.conftest import GMR_TIMEOUT, Run
 from tests.integration.publish.conftest import model_dir as model_dir  # the same small tree
 from tests.integration.scenarios.registries import (
@@ -17,7 +18,10 @@ from tests.integration.scenarios.registries import (
     Registry,
 )
 
-REGISTRY_KINDS = ["gitlab", "mlflow-server", "sqlite"]
+#: The GitLab double in each distinct response shape of the supported releases, oldest first
+#: (tests/gitlab_double/releases.py), the newest as plain "gitlab".
+GITLAB_SHAPES = {f"gitlab-{release}": release for release in releases.SHAPES[:-1]}
+REGISTRY_KINDS = ["gitlab", *GITLAB_SHAPES, "mlflow-server", "sqlite"]
 
 
 @pytest.fixture(params=REGISTRY_KINDS)
@@ -25,8 +29,10 @@ def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Registry:
     """Each registry in turn, with a fresh working directory for `gmr`."""
     cwd = tmp_path / "work"
     cwd.mkdir()
-    if request.param == "gitlab":
-        return GitLabRegistry(request.getfixturevalue("double"), cwd)
+    if request.param == "gitlab" or request.param in GITLAB_SHAPES:
+        double = request.getfixturevalue("double")
+        double.control.set_release(GITLAB_SHAPES.get(request.param, releases.CURRENT))
+        return GitLabRegistry(double, cwd)
     if request.param == "mlflow-server":
         url = request.getfixturevalue("mlflow_server")
         return MlflowServerRegistry(url, cwd, request.getfixturevalue("mlflow_server_root"))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.scenarios.conftest import Gmr
+from tests.integration.scenarios.conftest import GITLAB_SHAPES, Gmr
 from tests.integration.scenarios.registries import CI_CONTEXT, Registry
 
 MIXED = ["1.0.0", "1.1.0", "1.2.0-rc.1", "1.1.1", "2.0.0-beta.1", "0.9.0"]
@@ -216,3 +216,19 @@ def test_republishing_an_explicit_existing_version_exits_5(
     assert len(errors) == 1 and f"version 2.0.0 of {model} already exists" in errors[0]
     assert registry.semvers(model) == ["2.0.0"]
     assert registry.version(model, "2.0.0") == before
+
+
+@pytest.mark.parametrize("registry", ["gitlab", *GITLAB_SHAPES], indirect=True)
+def test_a_retried_job_resumes_its_version_in_every_gitlab_release_shape(
+    gmr: Gmr, registry: Registry, model: str, model_dir: Path
+) -> None:
+    registry.seed(model, ["1.0.0"])
+    first = gmr("publish", model, str(model_dir), "--bump", "patch", "--json")
+    assert first.code == 0, first.stderr
+
+    retried = gmr("publish", model, str(model_dir), "--bump", "patch", "--json")
+
+    assert retried.code == 0, retried.stderr
+    assert retried.json["version"] == first.json["version"] == "1.0.1"
+    assert retried.json["resumed"] is True
+    assert registry.semvers(model) == ["1.0.0", "1.0.1"]

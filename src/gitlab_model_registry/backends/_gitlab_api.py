@@ -1,0 +1,78 @@
+"""GitLab's JSON routes for one project, through python-gitlab: the MLflow-compatible API and the
+packages API. The supported release is checked before the first request (so before any write)
+and every failure leaves as one of our errors (``_gitlab_errors``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import gitlab
+
+from gitlab_model_registry.backends import _gitlab_release
+from gitlab_model_registry.backends._gitlab_errors import ApiErrors, packages_disabled
+from gitlab_model_registry.errors import AuthError, NotFoundError, RegistryError
+
+MLFLOW = "/ml/mlflow/api/2.0/mlflow"
+_MAX_RETRIES = 5
+
+
+class JsonApi:
+    """``project``: URL-encoded id or path; ``project_name``: as the user gave it (messages)."""
+
+    def __init__(self, gl: gitlab.Gitlab, project: str, project_name: str) -> None:
+        self._gl, self._project, self._project_name = gl, project, project_name
+        self._release_checked = False
+        self._release: tuple[int, int] | None = None  # (major, minor) once read
+
+    def mlflow(self, verb: str, route: str, params: dict[str, Any]) -> dict[str, Any]:
+        self._check_release()
+        path = f"/projects/{self._project}{MLFLOW}/{route}"
+        query, payload = (params, None) if verb == "get" else (None, params)
+        with self._errors("the MLflow API", read_only=verb == "get", registry=True):
+            response = self._gl.http_request(
+                verb, path, query_data=query, post_data=payload, max_retries=_MAX_RETRIES
+            )
+        body: dict[str, Any] = response.json()
+        return body
+
+    def mlflow_or_none(
+        self, verb: str, route: str, params: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        try:
+            return self.mlflow(verb, route, params)
+        except NotFoundError:
+            return None
+
+    def list(self, path: str, query: dict[str, str]) -> Iterator[dict[str, Any]]:
+        """Every item of a paged packages-API list."""
+        self._check_release()
+        try:
+            with self._errors("the packages API", read_only=True):
+                yield from self._gl.http_list(
+                    path, query_data={**query, "per_page": 100}, iterator=True
+                )
+        except AuthError:
+            # A project with its Package registry off answers 403 to any token: say so
+            # rather than blame the token (the project itself says which it is).
+            if not self._packages_enabled():
+                raise packages_disabled(self._project_name) from None
+            raise
+
+    def _packages_enabled(self) -> bool:
+        try:
+            with self._errors("the projects API", read_only=True):
+                project = self._gl.http_get(f"/projects/{self._project}")
+        except RegistryError:
+            return True
+        return not isinstance(project, dict) or project.get("packages_enabled") is not False
+
+    def _check_release(self) -> None:
+        if not self._release_checked:
+            self._release_checked = True
+            self._release = _gitlab_release.check(self._gl)
+
+    def _errors(self, api: str, *, read_only: bool, registry: bool = False) -> ApiErrors:
+        return ApiErrors(
+            api, read_only, self._project_name, registry=registry, release=self._release
+        )
