@@ -21,6 +21,7 @@ from gitlab_model_registry import versioning
 from gitlab_model_registry.backends import Backend, ProgressCallback
 from gitlab_model_registry.backends._copy import copy_via_disk
 from gitlab_model_registry.backends._gitlab_errors import API_TOKEN_HINT, ApiErrors, TransferErrors
+from gitlab_model_registry.backends._gitlab_json import JsonCalls
 from gitlab_model_registry.errors import (
     NotFoundError,
     RegistryError,
@@ -34,11 +35,12 @@ from gitlab_model_registry.models import (
     RunData,
     UploadFile,
 )
+from gitlab_model_registry.retry import DEFAULT_POLICY, Notify, Retrier, RetryPolicy
 from gitlab_model_registry.settings import Settings
+from gitlab_model_registry.tls import verify_setting
 from gitlab_model_registry.transfer import Transfer
 
 MLFLOW = "/ml/mlflow/api/2.0/mlflow"
-_MAX_RETRIES = 5
 
 
 class GitLabBackend:
@@ -46,20 +48,30 @@ class GitLabBackend:
 
     kind = "gitlab"
 
-    def __init__(self, settings: Settings, session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        session: requests.Session | None = None,
+        *,
+        notify: Notify | None = None,
+        policy: RetryPolicy = DEFAULT_POLICY,
+    ) -> None:
+        """``notify`` receives one line per retry; ``policy`` bounds every request's attempts."""
         if settings.token is None:
             raise UsageError("no GitLab API token", hint=API_TOKEN_HINT)
         self._settings = settings
         self._project = quote(settings.project, safe="")
-        verify: bool | str = settings.ca_file or True
+        verify = verify_setting(settings.ca_file)
+        # Retries are ours (visible, and covering answers cut off mid-body), not python-gitlab's.
         self._gl = gitlab.Gitlab(
             settings.gitlab_url,
             oauth_token=settings.token.reveal(),
             ssl_verify=verify,
             timeout=settings.timeout,
-            retry_transient_errors=True,
+            retry_transient_errors=False,
             session=session,
         )
+        self._json = JsonCalls(self._gl, Retrier(policy, notify=notify))
         upload_secret = settings.job_token if settings.upload_token == "job" else settings.token
         assert upload_secret is not None  # Settings.resolve guarantees a job token for "job"
         self._known_packages: dict[tuple[str, str], dict[str, Any]] = {}
@@ -69,6 +81,8 @@ class GitLabBackend:
             headers={"Authorization": f"Bearer {upload_secret.reveal()}"},
             timeout=settings.timeout,
             verify=verify,
+            policy=policy,
+            notify=notify,
         )
 
     def describe(self) -> str:
@@ -271,20 +285,22 @@ class GitLabBackend:
         return self._known_packages[model, version]
 
     def _list(self, path: str, query: dict[str, str]) -> Iterator[dict[str, Any]]:
-        with self._api_errors("the packages API", read_only=True):
-            yield from self._gl.http_list(
-                path, query_data={**query, "per_page": 100}, iterator=True
-            )
+        """Every item of an offset-paginated list, each page fetched (and retried) whole."""
+        page: str | None = "1"
+        while page:
+            params = {**query, "per_page": 100, "page": page}
+            with self._api_errors("the packages API", read_only=True):
+                items, headers = self._json.call("get", path, params, None, f"listing {path}")
+            yield from items
+            page = headers.get("X-Next-Page") or None
 
     def _mlflow(self, verb: str, route: str, params: dict[str, Any]) -> dict[str, Any]:
         path = f"/projects/{self._project}{MLFLOW}/{route}"
         query, payload = (params, None) if verb == "get" else (None, params)
         with self._api_errors("the MLflow API", read_only=verb == "get"):
-            response = self._gl.http_request(
-                verb, path, query_data=query, post_data=payload, max_retries=_MAX_RETRIES
-            )
-        body: dict[str, Any] = response.json()
-        return body
+            body, _ = self._json.call(verb, path, query, payload, f"calling MLflow {route}")
+        result: dict[str, Any] = body
+        return result
 
     def _mlflow_or_none(
         self, verb: str, route: str, params: dict[str, Any]
@@ -298,7 +314,11 @@ class GitLabBackend:
         return ApiErrors(api, read_only, self._settings.project)
 
     def _transfer_errors(self) -> TransferErrors:
-        return TransferErrors(self._upload_kind)
+        settings = self._settings
+        job_project = settings.job_project_path or settings.job_project_id
+        return TransferErrors(
+            self._upload_kind, settings.project_path or settings.project, job_project
+        )
 
 
 def _model(raw: dict[str, Any]) -> RegisteredModel:

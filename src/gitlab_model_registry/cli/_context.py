@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,6 +13,7 @@ import click
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.console import Console
 from gitlab_model_registry.errors import UsageError
+from gitlab_model_registry.registry import open_registry, open_target
 from gitlab_model_registry.settings import Flags, Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -33,7 +33,8 @@ def common_options(command: F) -> F:
         click.option(
             "--token",
             envvar="GMR_TOKEN",
-            help="API token, api scope, Developer role (or GITLAB_TOKEN, MLFLOW_TRACKING_TOKEN).",
+            help="Token of the registry: GitLab API token, api scope, Developer role (or "
+            "GITLAB_TOKEN); a plain MLflow server's token (or MLFLOW_TRACKING_TOKEN).",
         ),
         click.option(
             "--token-variable",
@@ -55,13 +56,14 @@ def common_options(command: F) -> F:
             "--timeout",
             envvar="GMR_TIMEOUT",
             type=float,
-            help="Seconds to wait for the server (default 60).",
+            help="Seconds to wait for the server, > 0 (default 60; MLflow: MLFLOW_HTTP_REQUEST_TIMEOUT).",
         ),
         click.option(
             "--upload-token",
             envvar="GMR_UPLOAD_TOKEN",
             type=click.Choice(["job", "api"]),
-            help="Token for file transfers: CI_JOB_TOKEN (default in CI) or the API token.",
+            help="Token for file transfers: CI_JOB_TOKEN (default in the job's own project) or "
+            "the API token (default for other projects).",
         ),
         click.option("-v", "--verbose", count=True, help="More detail; -vv shows tracebacks."),
         click.option(
@@ -106,41 +108,21 @@ class Context:
         self.settings = Settings.resolve(self.flags, os.environ, Path.cwd())
 
     def backend(self) -> Backend:
-        if self.settings.backend == "gitlab":
-            from gitlab_model_registry.backends.gitlab import GitLabBackend
-
-            return GitLabBackend(self.settings)
-        from gitlab_model_registry.backends.mlflow import MlflowBackend
-
         if self.settings.embedded:
             self.console.log(
                 f"no registry configured: using the local MLflow registry {self.settings.tracking_uri} "
                 f"(browse it with: mlflow ui --backend-store-uri {self.settings.tracking_uri})"
             )
-        artifacts = str(Path.cwd() / "mlartifacts") if self.settings.embedded else None
-        _bridge_to_mlflow(self.settings)
-        backend = MlflowBackend(self.settings.tracking_uri, artifact_root=artifacts)
-        # mlflow sets its own loggers to INFO on import; its chatter is noise at our default.
-        logging.getLogger("mlflow").setLevel(logging.INFO if self.verbosity else logging.WARNING)
+        backend = open_registry(self.settings, self.console)
+        if self.settings.backend == "mlflow":
+            # mlflow sets its own loggers to INFO on import; its chatter is noise at our default.
+            level = logging.INFO if self.verbosity else logging.WARNING
+            logging.getLogger("mlflow").setLevel(level)
         return backend
 
     def target_backend(self, source: Backend, to_project: str | None) -> Backend:
         """Where ``promote`` writes: the same registry, or another GitLab project (--to-project)."""
-        if not to_project:
-            return source
-        if self.settings.backend != "gitlab":
-            raise UsageError(
-                "--to-project needs the GitLab backend",
-                hint="an MLflow registry has no projects; promote within it with --to or --release",
-            )
-        from gitlab_model_registry.backends.gitlab import GitLabBackend
-
-        # A job token reaches another project only through that project's allowlist: transfer
-        # with the API token unless --upload-token job was asked for.
-        settings = replace(self.settings, project=to_project)
-        if self.flags.upload_token != "job":
-            settings = replace(settings, upload_token="api")
-        return GitLabBackend(settings)
+        return open_target(self.settings, source, to_project, self.console)
 
     def source_ref(self, model: str, version: str) -> str:
         """How a promoted version names its source: ``<project>/<model>@<version>``."""
@@ -149,14 +131,6 @@ class Context:
             settings.project_path or settings.project if settings.backend == "gitlab" else "mlflow"
         )
         return f"{where}/{model}@{version}"
-
-
-def _bridge_to_mlflow(settings: Settings) -> None:
-    """mlflow reads its token and HTTP limits from the environment only: hand ours over."""
-    if settings.token is not None:
-        os.environ.setdefault("MLFLOW_TRACKING_TOKEN", settings.token.reveal())
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(settings.timeout)))
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "4")
 
 
 def required_model(model: str | None) -> str:

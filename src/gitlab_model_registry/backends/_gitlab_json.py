@@ -1,0 +1,41 @@
+"""GitLab's JSON calls through python-gitlab, with our visible retries around each whole answer.
+
+python-gitlab retries a connection broken while *sending*, silently and on its own backoff; an
+answer cut off while its body is read (``response.json()`` below) it does not see at all. So
+its retries are off and every call, body read included, runs inside one ``Retrier`` attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import gitlab
+import gitlab.exceptions
+
+from gitlab_model_registry.retry import RETRY_STATUSES, Retrier, Transient
+
+
+class JsonCalls:
+    def __init__(self, gl: gitlab.Gitlab, retrier: Retrier) -> None:
+        self._gl, self._retrier = gl, retrier
+
+    def call(
+        self, verb: str, path: str, query: Any, payload: Any, what: str
+    ) -> tuple[Any, Mapping[str, str]]:
+        """The decoded body and headers of one request, retried while transient failures last."""
+
+        def attempt() -> tuple[Any, Mapping[str, str]]:
+            try:
+                response = self._gl.http_request(
+                    verb, path, query_data=query, post_data=payload, max_retries=0
+                )
+                return response.json(), response.headers
+            except gitlab.exceptions.GitlabHttpError as error:
+                if error.response_code in RETRY_STATUSES:
+                    raise Transient(f"HTTP {error.response_code}") from error
+                raise
+            except ValueError as error:  # a 2xx answer that is not JSON (cut short by a proxy)
+                raise Transient("the answer was not complete JSON") from error
+
+        return self._retrier.run(attempt, what)
