@@ -4,7 +4,8 @@ fixtures. The server side uses the standard library only and never imports the p
 
 Where it simplifies GitLab, on purpose:
 - Projects are private and every token is a member of every project with its role; a job token
-  reaches only its own (the first) project, others answer 404 (no job-token allowlist).
+  reaches only its own (the first) project: no allowlist holds it, so others answer GitLab's 403
+  "Authentication by CI/CD job token not allowed from <src> to <dst>." (lib/api/helpers.rb).
 - ml_models downloads are open to Guest+ (reference §2); the packages API needs Reporter+.
 - Plain-run artifact uploads (``ml_models/candidate:<iid>/files/...``) are not modelled (404).
 - Deleted packages stay "pending destruction" forever: uploads still land in them, downloads 404.

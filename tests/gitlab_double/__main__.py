@@ -35,6 +35,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--drop-rate", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-file-size", type=int, default=DEFAULT_MAX_FILE_SIZE)
+    parser.add_argument("--truncate-rate", type=float, default=0.0)
+    parser.add_argument("--reset-rate", type=float, default=0.0)
+    parser.add_argument("--direct-download", action="store_true", help="302 to object storage")
+    parser.add_argument("--object-store-cert", type=Path, help="PEM: the object store uses HTTPS")
+    parser.add_argument("--object-store-key", type=Path)
     parser.add_argument("--verbose", action="store_true", help="access log (no credentials)")
     return parser
 
@@ -51,7 +56,11 @@ def config_from(args: argparse.Namespace) -> Config:
         drop_rate=args.drop_rate,
         seed=args.seed,
         max_file_size=args.max_file_size,
+        truncate_rate=args.truncate_rate,
+        reset_rate=args.reset_rate,
+        direct_download=args.direct_download,
     )
+    tls = (args.object_store_cert, args.object_store_key) if args.object_store_cert else None
     return Config(
         host=args.host,
         port=args.port,
@@ -60,6 +69,7 @@ def config_from(args: argparse.Namespace) -> Config:
         tokens=tuple(args.token or ()),
         jobs=tuple(args.job or ()),
         faults=faults,
+        object_store_tls=tls,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.gitlab_double import (
     control_api,
@@ -15,9 +15,13 @@ from tests.gitlab_double import (
     packages_api,
 )
 from tests.gitlab_double.config import Config
+from tests.gitlab_double.downloads import ServedBytes
 from tests.gitlab_double.faults import FaultInjector
 from tests.gitlab_double.routing import Router
 from tests.gitlab_double.state import Registry
+
+if TYPE_CHECKING:
+    from tests.gitlab_double.objectstore import ObjectStore
 
 
 class App:
@@ -26,6 +30,8 @@ class App:
         self.base_url = ""  # set once the socket is bound
         self.registry = Registry(config)
         self.faults = FaultInjector(config.faults)
+        self.served = ServedBytes()  # file bytes sent per path (downloads.py)
+        self.object_store: ObjectStore | None = None  # set by the server (objectstore.py)
         self._log: list[dict[str, Any]] = []
         self._log_lock = threading.Lock()
         self.gitlab = Router()
@@ -42,6 +48,9 @@ class App:
     def reset(self) -> None:
         self.registry.reset()
         self.faults.reset(self.config.faults)
+        self.served.clear()
+        if self.object_store is not None:
+            self.object_store.reset()
         with self._log_lock:
             self._log.clear()
 

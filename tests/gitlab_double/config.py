@@ -37,6 +37,10 @@ class FaultSettings:
     fault_rate: float = 0.0
     fault_statuses: tuple[int, ...] = DEFAULT_FAULT_STATUSES
     drop_rate: float = 0.0
+    truncate_rate: float = 0.0  # answers cut off halfway, honest Content-Length (faults.py)
+    reset_rate: float = 0.0  # file downloads reset after ``reset_after`` bytes
+    reset_after: int = 12 * 1024
+    direct_download: bool = False  # file downloads answer 302 to object storage (objectstore.py)
     seed: int = 0
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
 
@@ -46,6 +50,10 @@ class FaultSettings:
             "latency_ms": int,
             "fault_rate": float,
             "drop_rate": float,
+            "truncate_rate": float,
+            "reset_rate": float,
+            "reset_after": int,
+            "direct_download": bool,
             "seed": int,
             "max_file_size": int,
             "fault_statuses": lambda v: tuple(int(s) for s in v),
@@ -66,6 +74,8 @@ class Config:
     tokens: tuple[TokenSpec, ...] = ()
     jobs: tuple[JobSpec, ...] = ()
     faults: FaultSettings = field(default_factory=FaultSettings)
+    #: PEM certificate and key: the object store then speaks HTTPS (its CA is the test's own).
+    object_store_tls: tuple[Path, Path] | None = None
 
 
 def parse_token(text: str) -> TokenSpec:

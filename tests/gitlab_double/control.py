@@ -22,7 +22,8 @@ class DoubleClient:
         self._call("POST", "reset")
 
     def set_faults(self, **faults: Any) -> None:
-        """Any of latency_ms, fault_rate, fault_statuses, drop_rate, seed (and max_file_size)."""
+        """Any of latency_ms, fault_rate, fault_statuses, drop_rate, truncate_rate, reset_rate,
+        reset_after, direct_download, seed (and max_file_size); see faults.py and downloads.py."""
         self._call("POST", "faults", faults)
 
     def add_token(self, value: str, scopes: list[str] | str, role: str) -> None:
@@ -42,6 +43,16 @@ class DoubleClient:
         """
         body = {"model": model, "version": semver, "file": name, "project_id": project_id}
         self._call("POST", "corrupt", body)
+
+    def object_store(self) -> dict[str, Any]:
+        """``url``, ``requests`` (method, path, authorization scheme or None, range), ``bytes``."""
+        result: dict[str, Any] = self._call("GET", "objectstore")
+        return result
+
+    def served_bytes(self) -> dict[str, int]:
+        """File bytes sent per download path (GitLab side) since the last reset."""
+        result: dict[str, int] = self._call("GET", "served")
+        return result
 
     def requests(self) -> list[dict[str, Any]]:
         """The GitLab requests served since the last reset: method, path, status, credential."""

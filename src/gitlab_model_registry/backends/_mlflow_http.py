@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import posixpath
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -271,8 +272,10 @@ class HttpArtifacts:
         """PUT the file, then record its sha256 as a run tag (MLflow keeps no checksum)."""
         url = artifact_url(self._uri, artifact_uri, file.remote_name)
         assert url is not None  # callers check ``handles`` first
+        report(file.remote_name, 0, file.size)
         with _refusals():
             digest = self._transfer.put(url, file, report)
+        report(file.remote_name, file.size, file.size)  # empty files report no bytes on the way
         with mlflow_errors(f"recording the sha256 of {file.remote_name}"):
             client.set_tag(run_id, sha256_tag_key(file.remote_name), digest)
         return RemoteFile(file.remote_name, file.size, digest)
@@ -281,11 +284,17 @@ class HttpArtifacts:
         self, artifact_uri: str, file: RemoteFile, dest: Path, progress: ProgressCallback
     ) -> None:
         """GET the file into ``dest / name``, resumed and sha256-verified by ``Transfer``."""
-        dest = dest / safe_name(file.name)
+        target = dest / safe_name(file.name)
         url = artifact_url(self._uri, artifact_uri, file.name)
         assert url is not None
-        with _refusals():
-            self._transfer.get(url, file, dest, progress)
+        progress(file.name, 0, file.size)
+        # The file's folder appears only once its bytes are verified.
+        with tempfile.TemporaryDirectory(dir=dest, prefix=".gmr-") as tmp, _refusals():
+            got = Path(tmp) / "file"
+            self._transfer.get(url, file, got, progress)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            got.replace(target)
+        progress(file.name, file.size, file.size)
 
 
 def safe_name(name: str) -> str:
