@@ -15,6 +15,7 @@ import re
 import socket
 import struct
 import threading
+import time
 from pathlib import Path
 from typing import BinaryIO
 
@@ -82,8 +83,16 @@ def send_file(
     return int(sent)
 
 
+RESET_GRACE_S = 0.3
+
+
 def reset(connection: socket.socket) -> None:
-    """Close with a TCP RST (SO_LINGER 0), as a load balancer dropping the flow does."""
+    """Close with a TCP RST (SO_LINGER 0), as a load balancer dropping the flow does.
+
+    An RST makes the peer's kernel drop what its reader has not consumed yet: wait a moment so
+    the bytes sent are the bytes the client got (what "reset after N bytes" means).
+    """
+    time.sleep(RESET_GRACE_S)
     connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
