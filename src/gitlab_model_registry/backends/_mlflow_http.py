@@ -108,7 +108,8 @@ class Sender:
                 raise Transient(f"HTTP {response.status_code}", retry_after(response.headers))
             return response  # not streamed: the body was read inside this attempt
 
-        response = self._retrier.run(attempt, f"calling MLflow {endpoint.rsplit('/', 1)[-1]}")
+        route = endpoint.split("/mlflow/", 1)[-1]
+        response = self._retrier.run(attempt, f"calling MLflow {route}")
         verify_rest_response(response, endpoint)
         if response.status_code != 204:
             parse_dict(js_dict=json.loads(response.text), message=response_proto)

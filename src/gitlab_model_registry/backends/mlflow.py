@@ -194,19 +194,24 @@ class MlflowBackend:
         MLflow numbers versions in commit order, so the loser always sees the winner here.
         """
         holders = [
-            int(mv.version)
-            for mv in self._search_versions(model)
-            if (mv.tags or {}).get(SEMVER_TAG) == version
+            mv for mv in self._search_versions(model) if (mv.tags or {}).get(SEMVER_TAG) == version
         ]
-        if holders and min(holders) < int(created.version):
-            with mlflow_errors(f"withdrawing duplicate version {version} of {model!r}"):
-                self._client.delete_model_version(model, str(created.version))
-            self._runs.forget_run(created.run_id)
-            raise VersionTakenError(f"version {version} of model {model!r} was created meanwhile")
+        winner = min(holders, key=lambda mv: int(mv.version), default=created)
+        # Whoever wins gets the alias: also when its own answer was lost and only a retried
+        # create (the loser here) got as far as this.
         with mlflow_errors(f"setting alias of version {version} of {model!r}"):
             self._client.set_registered_model_alias(
-                model, semver_alias(version), str(created.version)
+                model, semver_alias(version), str(winner.version)
             )
+        if int(winner.version) < int(created.version):
+            try:
+                with mlflow_errors(f"withdrawing duplicate version {version} of {model!r}"):
+                    self._client.delete_model_version(model, str(created.version))
+            except NotFoundError:
+                pass  # a retried delete whose first answer was lost: it is gone already
+            if winner.run_id != created.run_id:  # a retried create shares the winner's run
+                self._runs.forget_run(created.run_id)
+            raise VersionTakenError(f"version {version} of model {model!r} was created meanwhile")
 
     def _search_versions(self, model: str) -> Iterator[Any]:
         query = f"name = {search_literal(model)}"

@@ -2,7 +2,8 @@
 
 Every request is forwarded unchanged and its ``Authorization`` header is recorded (as sent: the
 tests compare it with the credential they expect); an optional delay before answering lets
-tests observe which timeout was applied.
+tests observe which timeout was applied, and ``cut_every`` cuts every n-th answer off halfway
+(honest Content-Length) after the server applied the request, as a flaky proxy does.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class Seen:
 class ProxyState:
     upstream: str
     delay_s: float = 0.0
+    cut_every: int = 0
+    cut: int = 0  # answers cut off so far
     seen: list[Seen] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -49,6 +52,8 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         with state.lock:
             state.seen.append(Seen(self.command, self.path, self.headers.get("Authorization")))
+            cut = bool(state.cut_every) and len(state.seen) % state.cut_every == 0
+            state.cut += cut
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         if state.delay_s:
@@ -64,6 +69,10 @@ class _Handler(BaseHTTPRequestHandler):
             if name.lower() not in _HOP:
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
+        if cut and len(payload) > 1:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+            payload = payload[: len(payload) // 2]
         self.end_headers()
         self.wfile.write(payload)
         connection.close()

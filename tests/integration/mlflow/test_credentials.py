@@ -131,3 +131,26 @@ def test_timeout_precedence(
     assert timed_out == (code == 3), run.stderr
     if code == 2:
         assert "--timeout must be a positive number" in run.stderr
+
+
+def test_answers_cut_off_midway_are_retried_on_an_mlflow_server(
+    proxy: tuple[str, ProxyState], tmp_path: Path, unique_model: str
+) -> None:
+    url, state = proxy
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "w.bin").write_bytes(os.urandom(300_000))
+    state.cut_every, state.cut = 4, 0
+    try:
+        published = gmr(tmp_path, "publish", unique_model, "model", "--tracking-uri", url, env={})
+        downloaded = gmr(
+            tmp_path, "download", unique_model, "--dest", "out", "--tracking-uri", url, env={}
+        )
+    finally:
+        state.cut_every = 0
+
+    assert published.returncode == 0, published.stderr
+    assert downloaded.returncode == 0, downloaded.stderr
+    assert (tmp_path / "out" / "w.bin").read_bytes() == (tmp_path / "model" / "w.bin").read_bytes()
+    assert state.cut > 0
+    lines = (published.stderr + downloaded.stderr).splitlines()
+    assert any(line.startswith("retrying ") and "connection broken" in line for line in lines)
