@@ -24,8 +24,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
+from gitlab_model_registry._servers import is_job_server, is_own_project, same_server, strip_api
 from gitlab_model_registry.errors import UsageError
 from gitlab_model_registry.models import CiContext
 from gitlab_model_registry.observer import NULL_OBSERVER, Observer
@@ -102,7 +103,6 @@ class Settings:
     project: numeric id or full path of the GitLab project.
     project_path: the project's full path when known (for messages and references).
     token: API token for the MLflow-compatible and packages APIs (Bearer).
-    job_token: ``CI_JOB_TOKEN`` inside a GitLab job.
     job_token: ``CI_JOB_TOKEN``, only when the target is the job's own GitLab.
     upload_token: which token uploads and downloads files: "job" (default in the job's own
         project) or "api".
@@ -141,7 +141,7 @@ class Settings:
 
     def for_project(self, project: str) -> Settings:
         """The same GitLab, another project: the job token only if asked for (its allowlist)."""
-        own = _is_own_project(project, self.job_project_id, self.job_project_path)
+        own = is_own_project(project, self.job_project_id, self.job_project_path)
         wanted = self.upload_token_asked == "job" or (own and not self.upload_token_asked)
         use_job = self.job_token is not None and wanted
         path = project if not project.isdigit() else (self.job_project_path if own else "")
@@ -181,7 +181,7 @@ class Settings:
                 return cls._mlflow(flags, env, tracking_uri, common)
             url, project = match["url"], unquote(match["project"])
         else:
-            url = flags.gitlab_url or _strip_api(env.get("CI_API_V4_URL", ""))
+            url = flags.gitlab_url or strip_api(env.get("CI_API_V4_URL", ""))
             project = flags.project or env.get("CI_PROJECT_ID", "")
         if url or project:
             return cls._gitlab(flags, env, url, project, common)
@@ -223,8 +223,8 @@ class Settings:
             raise UsageError("no GitLab project", hint="pass --project ID|PATH or set GMR_PROJECT")
         if not re.match(r"^https?://", url):
             raise UsageError(f"GitLab URL {url!r} must start with http:// or https://")
-        gitlab_url = _strip_api(url).rstrip("/")
-        own_server = _is_job_server(gitlab_url, env)
+        gitlab_url = strip_api(url).rstrip("/")
+        own_server = is_job_server(gitlab_url, env)
         job_token = Secret(env["CI_JOB_TOKEN"]) if own_server and env.get("CI_JOB_TOKEN") else None
         asked = _upload_choice(flags.upload_token) if flags.upload_token else None
         if asked == "job" and not job_token:
@@ -251,35 +251,10 @@ def _gitlab_token(flags: Flags, env: Mapping[str, str], gitlab_url: str) -> Secr
     unless MLFLOW_TRACKING_URI says that token belongs to another server."""
     named = env.get(flags.token_variable) if flags.token_variable else None
     mlflow_uri = env.get("MLFLOW_TRACKING_URI", "")
-    mlflow_here = not mlflow_uri or _same_server(mlflow_uri, gitlab_url)
+    mlflow_here = not mlflow_uri or same_server(mlflow_uri, gitlab_url)
     fallback = env.get("MLFLOW_TRACKING_TOKEN") if mlflow_here else None
     value = flags.token or named or env.get("GITLAB_TOKEN") or fallback
     return Secret(value) if value else None
-
-
-def _is_job_server(gitlab_url: str, env: Mapping[str, str]) -> bool:
-    """Whether ``gitlab_url`` is the GitLab running this CI job (its job token and job ids)."""
-    job_server = _strip_api(env.get("CI_API_V4_URL", "")) or env.get("CI_SERVER_URL", "")
-    return bool(job_server) and _same_server(job_server, gitlab_url)
-
-
-def _same_server(a: str, b: str) -> bool:
-    """Same scheme, host, port and path prefix (a GitLab may live under a relative URL)."""
-
-    def key(url: str) -> tuple[str, str, str]:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        return parts.scheme.lower(), f"{host}:{port}", _strip_api(parts.path).rstrip("/")
-
-    a_key, b_key = key(a), key(b)
-    return a_key[:2] == b_key[:2] and (a_key[2] + "/").startswith(b_key[2] + "/")
-
-
-def _is_own_project(project: str, job_project_id: str, job_project_path: str) -> bool:
-    if not job_project_id and not job_project_path:
-        return False
-    return project == job_project_id or project.strip("/").lower() == job_project_path.lower()
 
 
 def _upload_choice(value: str) -> Literal["job", "api"]:
@@ -288,11 +263,6 @@ def _upload_choice(value: str) -> Literal["job", "api"]:
     if value == "api":
         return "api"
     raise UsageError(f"--upload-token must be 'job' or 'api', not {value!r}")
-
-
-def _strip_api(url: str) -> str:
-    url = url.rstrip("/")
-    return url[: -len("/api/v4")] if url.endswith("/api/v4") else url
 
 
 def _positive(value: float, name: str) -> float:
