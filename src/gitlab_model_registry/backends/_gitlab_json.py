@@ -7,18 +7,26 @@ its retries are off and every call, body read included, runs inside one ``Retrie
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
 import gitlab
 import gitlab.exceptions
+import requests
 
-from gitlab_model_registry.retry import RETRY_STATUSES, Retrier, Transient
+from gitlab_model_registry.retry import RETRY_STATUSES, Retrier, Transient, retry_after
 
 
 class JsonCalls:
     def __init__(self, gl: gitlab.Gitlab, retrier: Retrier) -> None:
         self._gl, self._retrier = gl, retrier
+        # python-gitlab's errors carry no headers: note Retry-After as each answer arrives.
+        self._last = threading.local()
+        gl.session.hooks["response"].append(self._note_retry_after)
+
+    def _note_retry_after(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self._last.retry_after = retry_after(response.headers)
 
     def call(
         self, verb: str, path: str, query: Any, payload: Any, what: str
@@ -33,7 +41,8 @@ class JsonCalls:
                 return response.json(), response.headers
             except gitlab.exceptions.GitlabHttpError as error:
                 if error.response_code in RETRY_STATUSES:
-                    raise Transient(f"HTTP {error.response_code}") from error
+                    wait = getattr(self._last, "retry_after", None)
+                    raise Transient(f"HTTP {error.response_code}", wait) from error
                 raise
             except ValueError as error:  # a 2xx answer that is not JSON (cut short by a proxy)
                 raise Transient("the answer was not complete JSON") from error

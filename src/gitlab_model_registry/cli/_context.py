@@ -50,7 +50,7 @@ def common_options(command: F) -> F:
             "--ca-file",
             envvar="GMR_CA_FILE",
             type=click.Path(exists=True, dir_okay=False),
-            help="Extra CA bundle (in CI: CI_SERVER_TLS_CA_FILE).",
+            help="CA bundle added to the system's trust (in CI: CI_SERVER_TLS_CA_FILE).",
         ),
         click.option(
             "--timeout",

@@ -148,3 +148,13 @@ def test_another_project_gets_the_api_token_and_a_refusal_names_the_setting(
     assert default.code == 0, default.stderr
     assert forced.code == 4, forced.stderr
     assert "job token allowlist" in forced.stderr and "GMR_UPLOAD_TOKEN" in forced.stderr
+
+
+def test_json_calls_wait_as_long_as_retry_after_says(gmr: Gmr, faulty: Double) -> None:
+    faulty.control.set_faults(fault_rate=1.0, fault_statuses=[429])
+
+    run = gmr("versions", "iris")
+
+    assert run.code == 3, run.stderr
+    lines = [line for line in run.stderr.splitlines() if line.startswith("retrying")]
+    assert lines[0].endswith("in 1.0 s (attempt 2/6): HTTP 429"), lines
