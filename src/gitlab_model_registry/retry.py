@@ -94,7 +94,7 @@ class Retrier:
         self.policy, self._sleep = policy, sleep
         self._notify: Notify = notify or (lambda message: None)
 
-    def run(self, attempt: Callable[[], T], what: str) -> T:
+    def run(self, attempt: Callable[[], T], what: str, *, hint: str = "") -> T:
         attempts = self.policy.attempts
         for number in range(attempts):
             try:
@@ -116,7 +116,8 @@ class Retrier:
                 self._sleep(delay)
         raise TransferError(
             f"{what} failed after {attempts} attempts: {reason}",
-            hint="the registry or network is failing; re-run later (finished files are skipped)",
+            hint=hint
+            or "the registry or network is failing; re-run later (finished files are skipped)",
         )
 
 

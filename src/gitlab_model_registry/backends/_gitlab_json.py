@@ -1,8 +1,9 @@
 """GitLab's JSON calls through python-gitlab, with our visible retries around each whole answer.
 
-python-gitlab retries a connection broken while *sending*, silently and on its own backoff; an
-answer cut off while its body is read (``response.json()`` below) it does not see at all. So
-its retries are off and every call, body read included, runs inside one ``Retrier`` attempt.
+python-gitlab (client.py ``http_request``) retries ``ConnectionError``, ``Timeout`` and
+``ChunkedEncodingError`` silently, on its own backoff (0.1 s x 2^n), and only when asked; a
+``ContentDecodingError`` or an answer that is not complete JSON escapes it. So its retries are
+off and every call, decoding the body included, runs inside one ``Retrier`` attempt.
 """
 
 from __future__ import annotations
@@ -16,6 +17,11 @@ import gitlab.exceptions
 import requests
 
 from gitlab_model_registry.retry import RETRY_STATUSES, Retrier, Transient, retry_after
+
+UNREACHABLE_HINT = (
+    "check --gitlab-url and the network (and --ca-file for a private CA); if GitLab itself is "
+    "failing, re-run later"
+)
 
 
 class JsonCalls:
@@ -47,4 +53,4 @@ class JsonCalls:
             except ValueError as error:  # a 2xx answer that is not JSON (cut short by a proxy)
                 raise Transient("the answer was not complete JSON") from error
 
-        return self._retrier.run(attempt, what)
+        return self._retrier.run(attempt, what, hint=UNREACHABLE_HINT)
