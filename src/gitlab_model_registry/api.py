@@ -193,7 +193,7 @@ def _upload(
 def ci_tags(ci: CiContext) -> dict[str, str]:
     """Run/version tags linking the version to its CI job; ``gitlab.CI_JOB_ID`` makes GitLab link it."""
     tags = {
-        "gitlab.CI_JOB_ID": ci.job_id,
+        "gitlab.CI_JOB_ID": ci.job_id if ci.links_job else "",
         "ci.job_name": ci.job_name,
         "ci.job_url": ci.job_url,
         "ci.pipeline_id": ci.pipeline_id,

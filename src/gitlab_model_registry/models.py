@@ -39,6 +39,8 @@ class CiContext:
     ref_name: str = ""
     merge_request_iid: str = ""
     project_path: str = ""
+    #: False when the registry is a GitLab other than the job's own: its job ids mean nothing there.
+    links_job: bool = True
 
     @property
     def in_ci(self) -> bool:

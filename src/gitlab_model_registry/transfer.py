@@ -1,60 +1,45 @@
-"""Streaming, parallel file transfers over HTTP with bounded retries.
+"""Streaming, parallel file transfers over HTTP with bounded, visible retries (``retry``).
 
 Bodies stream from disk in 1 MiB chunks (constant memory for any size) and are hashed on the
-way; each retry rewinds the file. Transient failures (connection errors, timeouts, 408, 429,
-500, 502, 503, 504) back off exponentially, honouring ``Retry-After``. Downloads land in a
-``.part`` file that is renamed only once its sha256 matches.
+way; each retry rewinds the file. Downloads land in a ``.part`` file that is renamed only once
+its sha256 matches; a download cut off midway continues from the bytes already there with a
+``Range`` request when the server honours it (206), and starts again otherwise.
+Credentials travel in ``headers`` on each request: requests drops ``Authorization`` when a
+redirect leaves the host (object storage), and nothing here adds it back.
 """
 
 from __future__ import annotations
 
 import hashlib
-import random
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO
 
 import requests
 
 from gitlab_model_registry._threads import parallel
 from gitlab_model_registry.backends import ProgressCallback
-from gitlab_model_registry.errors import IntegrityError, RegistryError
+from gitlab_model_registry.errors import IntegrityError
 from gitlab_model_registry.files import HashingReader
 from gitlab_model_registry.models import RemoteFile, UploadFile
+from gitlab_model_registry.retry import (
+    DEFAULT_POLICY,
+    RETRY_STATUSES,
+    Notify,
+    Retrier,
+    RetryPolicy,
+    TransferError,
+    Transient,
+    retry_after,
+)
 
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+__all__ = ["CHUNK", "RETRY_STATUSES", "RetryPolicy", "Transfer", "TransferError"]
+
 CHUNK = 1024 * 1024
-T = TypeVar("T")
-
-
-class TransferError(RegistryError):
-    """An HTTP transfer failed with a status retrying cannot fix, or after all retries."""
-
-    def __init__(self, message: str, *, status: int = 0, hint: str = "") -> None:
-        super().__init__(message, hint=hint)
-        self.status = status
-
-
-class _Transient(Exception):
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.retry_after = retry_after
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 6
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(retry_after, self.max_delay)
-        backoff = min(self.base_delay * 2.0**attempt, self.max_delay)
-        return backoff * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
+_CONTENT_RANGE = re.compile(r"^bytes (\d+)-\d+/(\d+|\*)$")
 
 
 class _Body:
@@ -103,12 +88,13 @@ class Transfer:
         headers: dict[str, str],
         timeout: float,
         verify: bool | str = True,
-        policy: RetryPolicy = RetryPolicy(),
+        policy: RetryPolicy = DEFAULT_POLICY,
         sleep: Callable[[float], None] = time.sleep,
+        notify: Notify | None = None,
     ) -> None:
         self._session, self._headers = session, headers
         self._timeout, self._verify = timeout, verify
-        self._policy, self._sleep = policy, sleep
+        self._retrier = Retrier(policy, sleep=sleep, notify=notify)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -143,10 +129,10 @@ class Transfer:
                     timeout=self._timeout,
                     verify=self._verify,
                 )
-                _check(response, file.remote_name)
+                check_response(response, file.remote_name)
                 return reader.hexdigest()
 
-            return self._retrying(attempt, f"uploading {file.remote_name}")
+            return self._retrier.run(attempt, f"uploading {file.remote_name}")
 
     def copy_many(
         self,
@@ -182,7 +168,7 @@ class Transfer:
                 verify=self._verify,
                 stream=True,
             ) as source:
-                _check(source, file.name)
+                check_response(source, file.name)
                 relay = _Relay(source, file.size, on_bytes)
                 response = self._session.put(
                     url,
@@ -191,12 +177,12 @@ class Transfer:
                     timeout=self._timeout,
                     verify=self._verify,
                 )
-                _check(response, file.name)
+                check_response(response, file.name)
             if file.sha256 and relay.hexdigest() != file.sha256:
-                raise _Transient(f"sha256 mismatch for {file.name}")
+                raise Transient(f"sha256 mismatch for {file.name}")
             return relay.hexdigest()
 
-        return self._retrying(attempt, f"copying {file.name}")
+        return self._retrier.run(attempt, f"copying {file.name}")
 
     def get_many(
         self,
@@ -218,11 +204,12 @@ class Transfer:
         def attempt() -> None:
             digest = self._fetch(url, file.name, part, on_bytes)
             if file.sha256 and digest != file.sha256:
-                raise _Transient(f"sha256 mismatch for {file.name}")
+                part.unlink()  # never resume from bytes known to be wrong
+                raise Transient(f"sha256 mismatch for {file.name}")
             part.replace(dest)
 
         try:
-            self._retrying(attempt, f"downloading {file.name}")
+            self._retrier.run(attempt, f"downloading {file.name}")
         except TransferError as error:
             part.unlink(missing_ok=True)
             if "sha256 mismatch" in error.message:
@@ -232,52 +219,75 @@ class Transfer:
             raise
 
     def _fetch(self, url: str, name: str, part: Path, on_bytes: Callable[[int], None]) -> str:
-        digest, done = hashlib.sha256(), 0
-        with (
-            self._session.get(
-                url, headers=self._headers, timeout=self._timeout, verify=self._verify, stream=True
-            ) as response,
-            part.open("wb") as out,
-        ):
-            _check(response, name)
-            for chunk in response.iter_content(CHUNK):
-                out.write(chunk)
-                digest.update(chunk)
-                done += len(chunk)
-                on_bytes(done)
+        """One GET into ``part``: continued from its current size if the server answers 206."""
+        have = part.stat().st_size if part.exists() else 0
+        headers = {**self._headers, "Range": f"bytes={have}-"} if have else self._headers
+        with self._session.get(
+            url, headers=headers, timeout=self._timeout, verify=self._verify, stream=True
+        ) as response:
+            if have and response.status_code == 416:
+                part.unlink()  # the part file is not a prefix of this file: start again
+                raise Transient("range not satisfiable")
+            check_response(response, name)
+            resumed = have > 0 and _range_start(response) == have
+            with part.open("r+b" if resumed else "wb") as out:
+                digest, done = _prefix_digest(out, have if resumed else 0)
+                expected = _content_length(response)
+                received = _copy_body(response, out, digest, done, on_bytes) - done
+        if expected is not None and received != expected:
+            raise Transient("connection broken")  # a body shorter than its Content-Length
         return digest.hexdigest()
 
-    def _retrying(self, attempt: Callable[[], T], what: str) -> T:
-        for number in range(self._policy.attempts):
-            try:
-                return attempt()
-            except (requests.ConnectionError, requests.Timeout) as error:
-                reason: _Transient = _Transient(type(error).__name__)
-            except _Transient as error:
-                reason = error
-            if number + 1 < self._policy.attempts:
-                self._sleep(self._policy.delay(number, reason.retry_after))
-        raise TransferError(
-            f"{what} failed after {self._policy.attempts} attempts: {reason}",
-            hint="the registry or network is failing; re-run later (finished files are skipped)",
-        )
 
-
-def _check(response: requests.Response, name: str) -> None:
+def check_response(response: requests.Response, name: str) -> None:
+    """Raise for a failed answer: ``Transient`` for retryable statuses, else ``TransferError``."""
     if response.status_code < 300:
         return
     if response.status_code in RETRY_STATUSES:
-        raise _Transient(f"HTTP {response.status_code}", _retry_after(response))
+        raise Transient(f"HTTP {response.status_code}", retry_after(response.headers))
     raise TransferError(
         f"{name}: HTTP {response.status_code} ({_message(response)})", status=response.status_code
     )
 
 
-def _retry_after(response: requests.Response) -> float | None:
+def _range_start(response: requests.Response) -> int | None:
+    """Where a 206 answer's bytes start; None for a full (200) answer."""
+    if response.status_code != 206:
+        return None
+    match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
+    return int(match[1]) if match else None
+
+
+def _content_length(response: requests.Response) -> int | None:
     try:
-        return float(response.headers["Retry-After"])
+        return int(response.headers["Content-Length"])
     except (KeyError, ValueError):
         return None
+
+
+def _prefix_digest(out: BinaryIO, have: int) -> tuple[hashlib._Hash, int]:
+    """sha256 over the ``have`` bytes already in ``out``, positioned after them."""
+    digest = hashlib.sha256()
+    while out.tell() < have and (chunk := out.read(min(CHUNK, have - out.tell()))):
+        digest.update(chunk)
+    out.seek(have)
+    out.truncate()
+    return digest, have
+
+
+def _copy_body(
+    response: requests.Response,
+    out: BinaryIO,
+    digest: hashlib._Hash,
+    done: int,
+    on_bytes: Callable[[int], None],
+) -> int:
+    for chunk in response.iter_content(CHUNK):
+        out.write(chunk)
+        digest.update(chunk)
+        done += len(chunk)
+        on_bytes(done)
+    return done
 
 
 def _message(response: requests.Response) -> str:

@@ -62,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="X.Y",
         help=f"reproduce that release's response shapes (default {CURRENT})",
     )
+    parser.add_argument("--truncate-rate", type=float, default=0.0)
+    parser.add_argument("--reset-rate", type=float, default=0.0)
+    parser.add_argument("--direct-download", action="store_true", help="302 to object storage")
+    parser.add_argument("--object-store-cert", type=Path, help="PEM: the object store uses HTTPS")
+    parser.add_argument("--object-store-key", type=Path)
     parser.add_argument("--verbose", action="store_true", help="access log (no credentials)")
     return parser
 
@@ -84,7 +89,11 @@ def config_from(args: argparse.Namespace) -> Config:
         seed=args.seed,
         max_file_size=args.max_file_size,
         race_window_ms=args.race_window_ms,
+        truncate_rate=args.truncate_rate,
+        reset_rate=args.reset_rate,
+        direct_download=args.direct_download,
     )
+    tls = (args.object_store_cert, args.object_store_key) if args.object_store_cert else None
     return Config(
         host=args.host,
         port=args.port,
@@ -96,6 +105,7 @@ def config_from(args: argparse.Namespace) -> Config:
         languages=tuple(args.language or ()),
         features_off=tuple(args.feature_off or ()),
         gitlab_version=args.gitlab_version,
+        object_store_tls=tls,
     )
 
 

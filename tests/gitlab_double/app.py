@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.gitlab_double import (
     control_api,
@@ -15,10 +15,14 @@ from tests.gitlab_double import (
     packages_api,
 )
 from tests.gitlab_double.config import Config
+from tests.gitlab_double.downloads import ServedBytes
 from tests.gitlab_double.faults import FaultInjector
 from tests.gitlab_double.releases import Release
 from tests.gitlab_double.routing import Router
 from tests.gitlab_double.state import Registry
+
+if TYPE_CHECKING:
+    from tests.gitlab_double.objectstore import ObjectStore
 
 
 class App:
@@ -28,6 +32,8 @@ class App:
         self.registry = Registry(config)
         self.faults = FaultInjector(config.faults)
         self.release = Release.parse(config.gitlab_version)
+        self.served = ServedBytes()  # file bytes sent per path (downloads.py)
+        self.object_store: ObjectStore | None = None  # set by the server (objectstore.py)
         self._log: list[dict[str, Any]] = []
         self._log_lock = threading.Lock()
         self.gitlab = Router()
@@ -45,6 +51,9 @@ class App:
         self.registry.reset()
         self.faults.reset(self.config.faults)
         self.release = Release.parse(self.config.gitlab_version)
+        self.served.clear()
+        if self.object_store is not None:
+            self.object_store.reset()
         with self._log_lock:
             self._log.clear()
 

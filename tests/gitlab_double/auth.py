@@ -16,7 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tests.gitlab_double.errors import ApiError, insufficient_scope, not_found, unauthorized
+from tests.gitlab_double.errors import (
+    ApiError,
+    insufficient_scope,
+    message,
+    not_found,
+    unauthorized,
+)
 from tests.gitlab_double.records import Job, Project, Token, User, role_at_least
 from tests.gitlab_double.routing import Request
 
@@ -122,12 +128,22 @@ def authenticate_instance(request: Request) -> Caller:
 
 
 def visible_project(request: Request, caller: Caller) -> Project:
-    """Projects are private: anonymous callers and other projects' job tokens get a 404."""
-    project = request.app.registry.find_project(request.arg("project"))
+    """Projects are private: anonymous callers get a 404. A job token reaching another project
+    gets 403 "Authentication by CI/CD job token not allowed from <src> to <dst>." (lib/api/
+    helpers.rb ``handle_job_token_failure!``, blob 719099810): no project has the job's
+    project in its job token allowlist here."""
+    registry = request.app.registry
+    project = registry.find_project(request.arg("project"))
     if project is None or caller.anonymous:
         raise not_found("Project")
     if caller.job is not None and caller.job.project_id != project.id:
-        raise not_found("Project")
+        source = registry.projects.get(caller.job.project_id)
+        source_path = source.path.rsplit("/", 1)[-1] if source else ""
+        target_path = project.path.rsplit("/", 1)[-1]
+        raise message(
+            403,
+            f"Authentication by CI/CD job token not allowed from {source_path} to {target_path}.",
+        )
     return project
 
 

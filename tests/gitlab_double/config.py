@@ -41,6 +41,10 @@ class FaultSettings:
     fault_rate: float = 0.0
     fault_statuses: tuple[int, ...] = DEFAULT_FAULT_STATUSES
     drop_rate: float = 0.0
+    truncate_rate: float = 0.0  # answers cut off halfway, honest Content-Length (faults.py)
+    reset_rate: float = 0.0  # file downloads reset after ``reset_after`` bytes
+    reset_after: int = 12 * 1024
+    direct_download: bool = False  # file downloads answer 302 to object storage (objectstore.py)
     seed: int = 0
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     #: How long model-version creation waits between its uniqueness check and its INSERT.
@@ -54,6 +58,10 @@ class FaultSettings:
             "latency_ms": int,
             "fault_rate": float,
             "drop_rate": float,
+            "truncate_rate": float,
+            "reset_rate": float,
+            "reset_after": int,
+            "direct_download": bool,
             "seed": int,
             "max_file_size": int,
             "race_window_ms": int,
@@ -82,6 +90,8 @@ class Config:
     features_off: tuple[tuple[int, str], ...] = ()
     #: The GitLab release whose response shapes the double reproduces (``releases.py``).
     gitlab_version: str = ""
+    #: PEM certificate and key: the object store then speaks HTTPS (its CA is the test's own).
+    object_store_tls: tuple[Path, Path] | None = None
 
 
 def parse_token(text: str) -> TokenSpec:

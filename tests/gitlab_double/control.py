@@ -22,8 +22,9 @@ class DoubleClient:
         self._call("POST", "reset")
 
     def set_faults(self, **faults: Any) -> None:
-        """Any of latency_ms, fault_rate, fault_statuses, drop_rate, seed, max_file_size and
-        race_window_ms (the gap between a create's uniqueness check and its INSERT)."""
+        """Any of latency_ms, fault_rate, fault_statuses, fault_path, drop_rate, truncate_rate,
+        reset_rate, reset_after, direct_download, seed, max_file_size and race_window_ms (the gap
+        between a create's uniqueness check and its INSERT); see faults.py and downloads.py."""
         self._call("POST", "faults", faults)
 
     def add_token(
@@ -60,6 +61,16 @@ class DoubleClient:
         """
         body = {"model": model, "version": semver, "file": name, "project_id": project_id}
         self._call("POST", "corrupt", body)
+
+    def object_store(self) -> dict[str, Any]:
+        """``url``, ``requests`` (method, path, authorization scheme or None, range), ``bytes``."""
+        result: dict[str, Any] = self._call("GET", "objectstore")
+        return result
+
+    def served_bytes(self) -> dict[str, int]:
+        """File bytes sent per download path (GitLab side) since the last reset."""
+        result: dict[str, int] = self._call("GET", "served")
+        return result
 
     def requests(self) -> list[dict[str, Any]]:
         """The GitLab requests served since the last reset: method, path, status, credential."""

@@ -123,6 +123,17 @@ def _stored_file(registry: Registry, params: dict[str, Any]) -> PackageFile:
     return record
 
 
+def object_store(request: Request) -> Response:
+    """The object store's URL, the requests it got (Authorization scheme, Range) and bytes."""
+    store = request.app.object_store
+    return Response(body=store.report() if store is not None else None)
+
+
+def served(request: Request) -> Response:
+    """File bytes the GitLab side sent per path since the last reset (resume tests)."""
+    return Response(body=request.app.served.snapshot())
+
+
 def request_log(request: Request) -> Response:
     return Response(body=request.app.request_log())
 
@@ -187,3 +198,5 @@ def register(router: Router) -> None:
     router.add("POST", CONTROL + "corrupt", corrupt_file)
     router.add("GET", CONTROL + "requests", request_log)
     router.add("GET", CONTROL + "state", state)
+    router.add("GET", CONTROL + "objectstore", object_store)
+    router.add("GET", CONTROL + "served", served)

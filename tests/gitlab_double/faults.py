@@ -1,7 +1,15 @@
-"""Fault injection: latency, error statuses and cut-off uploads, reproducible from a seed.
+"""Fault injection: latency, error statuses, cut-off uploads and cut-off answers, from a seed.
 
 Every ``/api/v4`` request draws from one ``random.Random(seed)`` behind a lock, a fixed number of
-times per request kind, so a given seed and request order always give the same faults.
+times per request kind (the answer faults draw only while their rate is above 0, so older seeds
+keep their sequences), so a given seed and request order always give the same faults.
+
+Answer faults are what proxies and flaky networks do after the server did its work:
+
+- ``truncate_rate``: the answer (JSON or file) announces its honest ``Content-Length`` and the
+  connection closes after half of the body;
+- ``reset_rate``: a file download whose body is longer than ``reset_after`` bytes is reset
+  (TCP RST) after that many bytes; a shorter (e.g. resumed) body gets through.
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ class Decision:
     latency_s: float = 0.0
     status: int | None = None  # answer with this status instead of serving
     drop_after: int | None = None  # read this many body bytes, then close the connection
+    truncate: bool = False  # send half the answer's body, then close
+    reset_after: int | None = None  # a file download: send this many bytes, then reset
 
 
 class FaultInjector:
@@ -52,12 +62,18 @@ class FaultInjector:
             fault_draw = self._rng.random()
             status_draw = self._rng.randrange(max(1, len(settings.fault_statuses)))
             drop_draw = self._rng.random() if upload_size is not None else 1.0
+            truncate_draw = self._rng.random() if settings.truncate_rate > 0 else 1.0
+            reset_draw = self._rng.random() if settings.reset_rate > 0 else 1.0
         latency_s = settings.latency_ms / 1000
         if settings.fault_statuses and fault_draw < settings.fault_rate:
             return Decision(latency_s, status=settings.fault_statuses[status_draw])
         if upload_size is not None and drop_draw < settings.drop_rate:
             part = upload_size // 2 if upload_size >= 0 else 64 * 1024
             return Decision(latency_s, drop_after=min(part, DROP_MAX_BYTES))
+        if truncate_draw < settings.truncate_rate:
+            return Decision(latency_s, truncate=True)
+        if reset_draw < settings.reset_rate:
+            return Decision(latency_s, reset_after=settings.reset_after)
         return Decision(latency_s)
 
 

@@ -7,6 +7,7 @@ import re
 from urllib.parse import quote, quote_plus, unquote
 
 from tests.gitlab_double import auth
+from tests.gitlab_double.downloads import file_response
 from tests.gitlab_double.errors import (
     bad_request,
     forbidden,
@@ -104,7 +105,7 @@ def download(request: Request) -> Response:
         auth.require_feature(project, "model_experiments", not_found())
         auth.require_feature(project, "model_registry", not_found())
         record = _live_file(request, project, request.args["version"], name)
-    return _file_response(record)
+    return _file_response(request, record)
 
 
 def _live_file(request: Request, project: Project, version_ref: str, name: str) -> PackageFile:
@@ -116,12 +117,9 @@ def _live_file(request: Request, project: Project, version_ref: str, name: str) 
     return record
 
 
-def _file_response(record: PackageFile) -> Response:
+def _file_response(request: Request, record: PackageFile) -> Response:
     file_name = unquote(record.name).rsplit("/", 1)[-1]
-    headers = {"Content-Disposition": f'attachment; filename="{file_name}"'}
-    return Response(
-        200, file=record.disk_path, headers=headers, content_type="application/octet-stream"
-    )
+    return file_response(request, record.disk_path, file_name)
 
 
 def list_artifacts(request: Request) -> Response:
@@ -145,7 +143,7 @@ def download_artifact(request: Request) -> Response:
         _, project = mlflow_authorize(request, write=False)
         name = quote_plus(unquote(request.args["path"]), safe="")
         record = _live_file(request, project, request.args["version"], name)
-    return _file_response(record)
+    return _file_response(request, record)
 
 
 def register(router: Router) -> None:

@@ -24,6 +24,7 @@ class Response:
     body: Any = None  # JSON-able, or bytes sent as is
     headers: dict[str, str] = field(default_factory=dict)
     file: Path | None = None  # streamed from disk instead of ``body``
+    file_range: tuple[int, int] | None = None  # first and last byte of ``file`` sent (206)
     content_type: str = "application/json"
 
     def payload(self) -> bytes:

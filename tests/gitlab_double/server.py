@@ -15,12 +15,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.gitlab_double import downloads
 from tests.gitlab_double.app import App
 from tests.gitlab_double.auth import credential_kind
 from tests.gitlab_double.body import CHUNK, BodyReader
 from tests.gitlab_double.config import Config
 from tests.gitlab_double.errors import ApiError, internal_error
-from tests.gitlab_double.faults import fault_body
+from tests.gitlab_double.faults import Decision, fault_body
+from tests.gitlab_double.objectstore import ObjectStore
 from tests.gitlab_double.routing import Request, Response, Router
 
 LINGER_MAX_BYTES = 64 * 1024**3  # drain a rejected upload rather than reset the connection
@@ -45,6 +47,7 @@ class DoubleHandler(BaseHTTPRequestHandler):
     timeout = 300  # idle keep-alive connections end eventually
     server: _Server
     _expect_continue = False
+    _decision: Decision = Decision()  # this request's answer faults (truncate, reset)
 
     def handle_expect_100(self) -> bool:
         self._expect_continue = True  # answered lazily, when the body is first read
@@ -57,6 +60,7 @@ class DoubleHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         expect, self._expect_continue = self._expect_continue, False
+        self._decision = Decision()
         app = self.server.app
         split = urlsplit(self.path)
         try:
@@ -88,6 +92,7 @@ class DoubleHandler(BaseHTTPRequestHandler):
             return None
         is_upload = request.method == "PUT" and body.has_body
         decision = self.server.app.faults.decide((body.length or -1) if is_upload else None)
+        self._decision = decision
         if decision.latency_s:
             time.sleep(decision.latency_s)
         if decision.drop_after is not None:
@@ -150,7 +155,13 @@ class DoubleHandler(BaseHTTPRequestHandler):
 
     def _write(self, response: Response) -> None:
         payload = b"" if response.file is not None else response.payload()
-        length = response.file.stat().st_size if response.file is not None else len(payload)
+        offset, length = (
+            downloads.span(response) if response.file is not None else (0, len(payload))
+        )
+        decision, self._decision = self._decision, Decision()
+        cut = self._cut_at(decision, response, length)
+        if cut is not None:
+            self.close_connection = True
         self.send_response(response.status)
         if response.status != 204:  # "No Content" carries neither
             self.send_header("Content-Type", response.content_type)
@@ -164,9 +175,24 @@ class DoubleHandler(BaseHTTPRequestHandler):
             return
         if response.file is not None:
             with response.file.open("rb") as handle:
-                self.connection.sendfile(handle)
+                sent = downloads.send_file(self.connection, handle, offset, length, cut)
+            self.server.app.served.add(urlsplit(self.path).path, sent)
         else:
-            self.wfile.write(payload)
+            self.wfile.write(payload if cut is None else payload[:cut])
+        if cut is not None:
+            self.wfile.flush()
+            if decision.reset_after is not None:
+                downloads.reset(self.connection)
+
+    @staticmethod
+    def _cut_at(decision: Decision, response: Response, length: int) -> int | None:
+        """Body bytes to send before the connection breaks (an answer fault), or None."""
+        if decision.truncate and length > 1:
+            return length // 2
+        if decision.reset_after is not None and response.file is not None:
+            # Only bodies longer than reset_after break: a resumed tail gets through.
+            return decision.reset_after if length > decision.reset_after else None
+        return None
 
     def _send_continue(self) -> None:
         self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -191,13 +217,17 @@ class DoubleServer:
         self.httpd.verbose = verbose
         self.base_url = f"http://{config.host}:{self.httpd.server_port}"
         self.app.base_url = self.base_url
+        self.object_store = ObjectStore(config.host, config.object_store_tls)
+        self.app.object_store = self.object_store
         self._thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
         )
 
     def start(self) -> None:
+        self.object_store.start()
         self._thread.start()
 
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+        self.object_store.stop()

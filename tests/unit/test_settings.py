@@ -104,3 +104,102 @@ def test_secrets_never_show_in_repr() -> None:
 
     assert "glpat-very-secret" not in repr(settings)
     assert "job-secret" not in repr(settings) and "job-secret" not in str(settings.job_token)
+
+
+MLFLOW = "http://mlflow.example:5000"
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "expected"),
+    [
+        (Flags(), {"GITLAB_TOKEN": "gl"}, None),
+        (Flags(), {"MLFLOW_TRACKING_TOKEN": "ml"}, "ml"),
+        (Flags(), {"GITLAB_TOKEN": "gl", "MLFLOW_TRACKING_TOKEN": "ml"}, "ml"),
+        (Flags(token="flag"), {"GITLAB_TOKEN": "gl"}, "flag"),
+        (Flags(token="flag"), {"MLFLOW_TRACKING_TOKEN": "ml"}, "flag"),
+        (Flags(token_variable="MY"), {"MY": "named"}, None),
+    ],
+)
+def test_a_plain_mlflow_server_gets_only_its_own_token(
+    flags: Flags, env: dict[str, str], expected: str | None
+) -> None:
+    settings = resolve(Flags(**{**flags.__dict__, "tracking_uri": MLFLOW}), **CI, **env)
+
+    assert settings.backend == "mlflow"
+    assert (settings.token.reveal() if settings.token else None) == expected
+    assert settings.job_token is None
+
+
+def test_mlflow_basic_auth_unless_a_token_flag_is_given() -> None:
+    env = {"MLFLOW_TRACKING_USERNAME": "u", "MLFLOW_TRACKING_PASSWORD": "p"}
+    basic = resolve(Flags(tracking_uri=MLFLOW), **env)
+    flagged = resolve(Flags(tracking_uri=MLFLOW, token="t"), **env)
+
+    assert (basic.username, basic.password, basic.token) == (Secret("u"), Secret("p"), None)
+    assert (flagged.username, flagged.token) == (None, Secret("t"))
+
+
+@pytest.mark.parametrize(
+    ("flag", "env", "expected"),
+    [
+        (None, {}, 60.0),
+        (None, {"MLFLOW_HTTP_REQUEST_TIMEOUT": "7"}, 7.0),
+        (0.5, {"MLFLOW_HTTP_REQUEST_TIMEOUT": "7"}, 0.5),
+    ],
+)
+def test_mlflow_timeout_precedence(
+    flag: float | None, env: dict[str, str], expected: float
+) -> None:
+    assert resolve(Flags(tracking_uri=MLFLOW, timeout=flag), **env).timeout == expected
+
+
+@pytest.mark.parametrize("value", [0.0, -1.0])
+def test_a_timeout_that_is_not_positive_is_refused(value: float) -> None:
+    with pytest.raises(UsageError, match="--timeout must be a positive number"):
+        resolve(Flags(timeout=value), **CI)
+
+
+def test_another_gitlab_gets_neither_the_job_token_nor_the_job_link() -> None:
+    settings = resolve(Flags(gitlab_url="https://other.example", project="9"), **CI)
+
+    assert settings.job_token is None and settings.upload_token == "api"
+    assert not settings.ci.links_job and settings.ci.job_id == "99"
+
+
+def test_the_mlflow_tracking_token_of_another_server_does_not_reach_gitlab() -> None:
+    env = {"MLFLOW_TRACKING_URI": MLFLOW, "MLFLOW_TRACKING_TOKEN": "ml"}
+    settings = resolve(
+        Flags(tracking_uri="https://gitlab.example.com/api/v4/projects/7/ml/mlflow"), **CI, **env
+    )
+
+    assert settings.backend == "gitlab" and settings.token is None
+
+
+@pytest.mark.parametrize(
+    ("project", "asked", "expected"),
+    [
+        ("7", None, "job"),
+        ("group/proj", None, "job"),
+        ("8", None, "api"),
+        ("other/proj", None, "api"),
+        ("8", "job", "job"),
+        ("7", "api", "api"),
+    ],
+)
+def test_the_job_token_is_for_the_jobs_own_project(
+    project: str, asked: str | None, expected: str
+) -> None:
+    settings = resolve(
+        Flags(project=project, upload_token=asked), **CI, CI_PROJECT_PATH="group/proj"
+    )
+
+    assert settings.upload_token == expected
+    assert settings.ci.links_job
+
+
+def test_for_project_recomputes_the_transfer_token() -> None:
+    settings = resolve(**CI, CI_PROJECT_PATH="group/proj")
+
+    assert settings.upload_token == "job"
+    assert settings.for_project("prod/proj").upload_token == "api"
+    assert settings.for_project("group/proj").upload_token == "job"

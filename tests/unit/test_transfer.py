@@ -123,3 +123,107 @@ def test_get_reports_persistent_corruption(tmp_path: Path) -> None:
     with pytest.raises(IntegrityError):
         transfer(session, []).get("http://x/f", file, tmp_path / "b.bin")
     assert list(tmp_path.iterdir()) == []
+
+
+class BrokenResponse(Response):
+    """Sends ``body``, then the connection breaks as urllib3 reports it through requests."""
+
+    def iter_content(self, size: int) -> Iterator[bytes]:
+        yield self._body
+        raise requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead")
+
+
+class RecordingSession(ScriptedSession):
+    def __init__(self, outcomes: list[Response | Exception]) -> None:
+        super().__init__(outcomes)
+        self.get_headers: list[dict[str, str]] = []
+
+    def get(self, url: str, **kwargs: Any) -> Response:
+        self.get_headers.append(dict(kwargs.get("headers") or {}))
+        return self._next()
+
+
+DATA = bytes(range(256)) * 64
+
+
+def _file() -> RemoteFile:
+    return RemoteFile("w.bin", len(DATA), hashlib.sha256(DATA).hexdigest())
+
+
+def test_a_broken_download_resumes_with_a_range_and_says_so(tmp_path: Path) -> None:
+    half = len(DATA) // 2
+    tail = {"Content-Range": f"bytes {half}-{len(DATA) - 1}/{len(DATA)}"}
+    session = RecordingSession(
+        [
+            BrokenResponse(200, DATA[:half], {"Content-Length": str(len(DATA))}),
+            Response(206, DATA[half:], {**tail, "Content-Length": str(len(DATA) - half)}),
+        ]
+    )
+    lines: list[str] = []
+    sleeps: list[float] = []
+    moved = Transfer(
+        session,  # type: ignore[arg-type]
+        headers={"Authorization": "Bearer t"},
+        timeout=5,
+        policy=RetryPolicy(attempts=3, base_delay=1.0),
+        sleep=sleeps.append,
+        notify=lines.append,
+    )
+
+    moved.get("http://x/f", _file(), tmp_path / "w.bin")
+
+    assert (tmp_path / "w.bin").read_bytes() == DATA
+    assert session.get_headers[0] == {"Authorization": "Bearer t"}
+    assert session.get_headers[1] == {"Authorization": "Bearer t", "Range": f"bytes={half}-"}
+    assert lines == [
+        f"retrying downloading w.bin in {sleeps[0]:.1f} s (attempt 2/3): connection broken"
+    ]
+
+
+def test_a_server_ignoring_the_range_restarts_the_file(tmp_path: Path) -> None:
+    session = RecordingSession(
+        [BrokenResponse(200, DATA[:100]), Response(200, DATA, {"Content-Length": str(len(DATA))})]
+    )
+
+    transfer(session, []).get("http://x/f", _file(), tmp_path / "w.bin")  # type: ignore[arg-type]
+
+    assert (tmp_path / "w.bin").read_bytes() == DATA
+    assert session.get_headers[1]["Range"] == "bytes=100-"
+
+
+def test_a_body_shorter_than_its_length_is_retried(tmp_path: Path) -> None:
+    session = ScriptedSession(
+        [
+            Response(200, DATA[:10], {"Content-Length": str(len(DATA))}),
+            Response(200, DATA, {"Content-Length": str(len(DATA))}),
+        ]
+    )
+    sleeps: list[float] = []
+
+    transfer(session, sleeps).get("http://x/f", _file(), tmp_path / "w.bin")
+
+    assert (tmp_path / "w.bin").read_bytes() == DATA and len(sleeps) == 1
+
+
+def test_broken_reads_exhaust_into_a_registry_error(tmp_path: Path) -> None:
+    session = ScriptedSession([BrokenResponse(200, b"")] * 4)
+
+    with pytest.raises(TransferError, match="after 4 attempts: connection broken") as error:
+        transfer(session, []).get("http://x/f", _file(), tmp_path / "w.bin")
+    assert error.value.exit_code == 3
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        requests.exceptions.ContentDecodingError("bad gzip"),
+        requests.exceptions.ChunkedEncodingError("IncompleteRead"),
+    ],
+)
+def test_put_retries_an_answer_broken_mid_body(upload: UploadFile, error: Exception) -> None:
+    session = ScriptedSession([error, Response(201)])
+
+    transfer(session, []).put("http://x/f", upload)
+
+    assert len(session.bodies) == 2

@@ -11,17 +11,20 @@ import gitlab
 
 from gitlab_model_registry.backends import _gitlab_release
 from gitlab_model_registry.backends._gitlab_errors import ApiErrors, packages_disabled
+from gitlab_model_registry.backends._gitlab_json import JsonCalls
 from gitlab_model_registry.errors import AuthError, NotFoundError, RegistryError
 
 MLFLOW = "/ml/mlflow/api/2.0/mlflow"
-_MAX_RETRIES = 5
 
 
 class JsonApi:
     """``project``: URL-encoded id or path; ``project_name``: as the user gave it (messages)."""
 
-    def __init__(self, gl: gitlab.Gitlab, project: str, project_name: str) -> None:
-        self._gl, self._project, self._project_name = gl, project, project_name
+    def __init__(
+        self, calls: JsonCalls, gl: gitlab.Gitlab, project: str, project_name: str
+    ) -> None:
+        self._calls, self._gl = calls, gl
+        self._project, self._project_name = project, project_name
         self._release_checked = False
         self._release: tuple[int, int] | None = None  # (major, minor) once read
 
@@ -30,11 +33,9 @@ class JsonApi:
         path = f"/projects/{self._project}{MLFLOW}/{route}"
         query, payload = (params, None) if verb == "get" else (None, params)
         with self._errors("the MLflow API", read_only=verb == "get", registry=True):
-            response = self._gl.http_request(
-                verb, path, query_data=query, post_data=payload, max_retries=_MAX_RETRIES
-            )
-        body: dict[str, Any] = response.json()
-        return body
+            body, _ = self._calls.call(verb, path, query, payload, f"calling MLflow {route}")
+        result: dict[str, Any] = body
+        return result
 
     def mlflow_or_none(
         self, verb: str, route: str, params: dict[str, Any]
@@ -45,13 +46,16 @@ class JsonApi:
             return None
 
     def list(self, path: str, query: dict[str, str]) -> Iterator[dict[str, Any]]:
-        """Every item of a paged packages-API list."""
+        """Every item of a paged packages-API list, each page fetched (and retried) whole."""
         self._check_release()
         try:
-            with self._errors("the packages API", read_only=True):
-                yield from self._gl.http_list(
-                    path, query_data={**query, "per_page": 100}, iterator=True
-                )
+            page: str | None = "1"
+            while page:
+                params = {**query, "per_page": 100, "page": page}
+                with self._errors("the packages API", read_only=True):
+                    items, headers = self._calls.call("get", path, params, None, f"listing {path}")
+                yield from items
+                page = headers.get("X-Next-Page") or None
         except AuthError:
             # A project with its Package registry off answers 403 to any token: say so
             # rather than blame the token (the project itself says which it is).

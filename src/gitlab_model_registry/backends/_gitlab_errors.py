@@ -131,8 +131,10 @@ class ApiErrors:
 
 
 class TransferErrors:
-    def __init__(self, token_kind: str) -> None:
-        self._token_kind = token_kind
+    """Refused file transfers: which token was refused and which setting to change."""
+
+    def __init__(self, token_kind: str, project: str = "", job_project: str = "") -> None:
+        self._token_kind, self._project, self._job_project = token_kind, project, job_project
 
     def __enter__(self) -> None:
         return None
@@ -146,10 +148,22 @@ class TransferErrors:
         if refused:
             raise AuthError(
                 f"GitLab refused the {self._token_kind} for model files ({error.status}): {error.message}",
-                hint="file transfers need a token of a Developer (uploads) or Reporter (downloads) "
-                "of the project, a job token of another project also its allowlist; "
-                "choose the token with --upload-token job|api",
+                hint=self._hint(error.status),
             ) from error
+
+    def _hint(self, status: int) -> str:
+        if self._token_kind == "CI job token" and status == 403:
+            source = self._job_project or "the job's project"
+            return (
+                f"a job token reaches project {self._project or 'this project'} only if {source} "
+                "is in that project's job token allowlist (Settings > CI/CD > Job token "
+                "permissions); or transfer with the API token: --upload-token api "
+                "(GMR_UPLOAD_TOKEN=api)"
+            )
+        return (
+            "file transfers need a token of a Developer (uploads) or Reporter (downloads) "
+            "of the project; choose the token with --upload-token job|api (GMR_UPLOAD_TOKEN)"
+        )
 
 
 def _json(body: bytes | None) -> dict[str, Any]:

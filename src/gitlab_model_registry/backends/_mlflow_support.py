@@ -37,8 +37,9 @@ _TAG_KEY = re.compile(r"[/\w.\- ]+")  # MLflow's tag-key rule, minus ':' (refuse
 _MAX_TAG_KEY = 250
 
 AUTH_HINT = (
-    "MLflow reads credentials from MLFLOW_TRACKING_TOKEN (or MLFLOW_TRACKING_USERNAME and "
-    "MLFLOW_TRACKING_PASSWORD); check that it is valid and may write to the model registry"
+    "pass the MLflow server's own token with --token (GMR_TOKEN) or MLFLOW_TRACKING_TOKEN, or "
+    "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD; check that it is valid and may "
+    "write to the model registry"
 )
 _NOT_FOUND = {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "ENDPOINT_NOT_FOUND"}
 _AUTH = {"UNAUTHENTICATED", "PERMISSION_DENIED", "CUSTOMER_UNAUTHORIZED"}

@@ -29,6 +29,7 @@ from gitlab_model_registry.backends._gitlab_errors import (
     GitLabAnswer,
     TransferErrors,
 )
+from gitlab_model_registry.backends._gitlab_json import JsonCalls
 from gitlab_model_registry.errors import (
     NotFoundError,
     RegistryError,
@@ -42,7 +43,9 @@ from gitlab_model_registry.models import (
     RunData,
     UploadFile,
 )
+from gitlab_model_registry.retry import DEFAULT_POLICY, Notify, Retrier, RetryPolicy
 from gitlab_model_registry.settings import Settings
+from gitlab_model_registry.tls import verify_setting
 from gitlab_model_registry.transfer import Transfer
 
 
@@ -51,21 +54,31 @@ class GitLabBackend:
 
     kind = "gitlab"
 
-    def __init__(self, settings: Settings, session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        session: requests.Session | None = None,
+        *,
+        notify: Notify | None = None,
+        policy: RetryPolicy = DEFAULT_POLICY,
+    ) -> None:
+        """``notify`` receives one line per retry; ``policy`` bounds every request's attempts."""
         if settings.token is None:
             raise UsageError("no GitLab API token", hint=API_TOKEN_HINT)
         self._settings = settings
         self._project = quote(settings.project, safe="")
-        verify: bool | str = settings.ca_file or True
+        verify = verify_setting(settings.ca_file)
+        # Retries are ours (visible, and covering answers cut off mid-body), not python-gitlab's.
         self._gl = gitlab.Gitlab(
             settings.gitlab_url,
             oauth_token=settings.token.reveal(),
             ssl_verify=verify,
             timeout=settings.timeout,
-            retry_transient_errors=True,
+            retry_transient_errors=False,
             session=session,
         )
-        self._api = JsonApi(self._gl, self._project, settings.project)
+        calls = JsonCalls(self._gl, Retrier(policy, notify=notify))
+        self._api = JsonApi(calls, self._gl, self._project, settings.project)
         upload_secret = settings.job_token if settings.upload_token == "job" else settings.token
         assert upload_secret is not None  # Settings.resolve guarantees a job token for "job"
         self._known_packages: dict[tuple[str, str], dict[str, Any]] = {}
@@ -75,6 +88,8 @@ class GitLabBackend:
             headers={"Authorization": f"Bearer {upload_secret.reveal()}"},
             timeout=settings.timeout,
             verify=verify,
+            policy=policy,
+            notify=notify,
         )
 
     def describe(self) -> str:
@@ -297,7 +312,11 @@ class GitLabBackend:
         return self._known_packages[model, version]
 
     def _transfer_errors(self) -> TransferErrors:
-        return TransferErrors(self._upload_kind)
+        settings = self._settings
+        job_project = settings.job_project_path or settings.job_project_id
+        return TransferErrors(
+            self._upload_kind, settings.project_path or settings.project, job_project
+        )
 
 
 def _model(raw: dict[str, Any]) -> RegisteredModel:

@@ -25,6 +25,7 @@ from gitlab_model_registry._threads import parallel
 from gitlab_model_registry.backends import Backend, ProgressCallback
 from gitlab_model_registry.backends._copy import copy_via_disk
 from gitlab_model_registry.backends._mlflow_files import download_one, upload_one, walk
+from gitlab_model_registry.backends._mlflow_http import Connection, HttpArtifacts
 from gitlab_model_registry.backends._mlflow_runs import Runs
 from gitlab_model_registry.backends._mlflow_support import (
     SEMVER_TAG,
@@ -52,6 +53,7 @@ from gitlab_model_registry.models import (
     RunData,
     UploadFile,
 )
+from gitlab_model_registry.retry import Notify, RetryPolicy
 
 __all__ = ["SEMVER_TAG", "MlflowBackend", "semver_alias", "sha256_tag_key"]
 
@@ -63,9 +65,19 @@ class MlflowBackend:
 
     kind = "mlflow"
 
-    def __init__(self, tracking_uri: str, *, artifact_root: str | None = None) -> None:
+    def __init__(
+        self,
+        tracking_uri: str,
+        *,
+        artifact_root: str | None = None,
+        connection: Connection | None = None,
+        notify: Notify | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> None:
         """``artifact_root``: where artifacts of experiments this backend creates are stored
         (a local directory or URI); None lets the tracking server or MLflow decide.
+        ``connection``: credentials, TLS trust and timeout for an ``http(s)://`` server, sent
+        explicitly with each request; ``notify`` receives one line per retry.
 
         Imports mlflow now (a missing extra is a usage error) but opens the registry on first
         use, so callers can quiet mlflow's loggers in between (it creates SQLite tables then).
@@ -84,6 +96,12 @@ class MlflowBackend:
         self._runs = Runs(lambda: self._client, artifact_root)
         http = tracking_uri.startswith(("http://", "https://"))
         self._ui_base = scrub(tracking_uri, mask="").rstrip("/") if http else ""
+        connection = connection or Connection()
+        policy = policy or RetryPolicy()
+        self._http = (
+            HttpArtifacts.connect(tracking_uri, connection, policy, notify) if http else None
+        )
+        self._artifact_uris: dict[str, str] = {}
 
     @property
     def _client(self) -> Any:
@@ -92,7 +110,11 @@ class MlflowBackend:
                 from mlflow import MlflowClient
 
                 with mlflow_errors(f"opening {self.describe()}"):
-                    self._opened = MlflowClient(self.tracking_uri, registry_uri=self.tracking_uri)
+                    self._opened = (
+                        self._http.client()
+                        if self._http is not None
+                        else MlflowClient(self.tracking_uri, registry_uri=self.tracking_uri)
+                    )
             return self._opened
 
     def describe(self) -> str:
@@ -172,19 +194,24 @@ class MlflowBackend:
         MLflow numbers versions in commit order, so the loser always sees the winner here.
         """
         holders = [
-            int(mv.version)
-            for mv in self._search_versions(model)
-            if (mv.tags or {}).get(SEMVER_TAG) == version
+            mv for mv in self._search_versions(model) if (mv.tags or {}).get(SEMVER_TAG) == version
         ]
-        if holders and min(holders) < int(created.version):
-            with mlflow_errors(f"withdrawing duplicate version {version} of {model!r}"):
-                self._client.delete_model_version(model, str(created.version))
-            self._runs.forget_run(created.run_id)
-            raise VersionTakenError(f"version {version} of model {model!r} was created meanwhile")
+        winner = min(holders, key=lambda mv: int(mv.version), default=created)
+        # Whoever wins gets the alias: also when its own answer was lost and only a retried
+        # create (the loser here) got as far as this.
         with mlflow_errors(f"setting alias of version {version} of {model!r}"):
             self._client.set_registered_model_alias(
-                model, semver_alias(version), str(created.version)
+                model, semver_alias(version), str(winner.version)
             )
+        if int(winner.version) < int(created.version):
+            try:
+                with mlflow_errors(f"withdrawing duplicate version {version} of {model!r}"):
+                    self._client.delete_model_version(model, str(created.version))
+            except NotFoundError:
+                pass  # a retried delete whose first answer was lost: it is gone already
+            if winner.run_id != created.run_id:  # a retried create shares the winner's run
+                self._runs.forget_run(created.run_id)
+            raise VersionTakenError(f"version {version} of model {model!r} was created meanwhile")
 
     def _search_versions(self, model: str) -> Iterator[Any]:
         query = f"name = {search_literal(model)}"
@@ -203,8 +230,15 @@ class MlflowBackend:
 
     def list_files(self, mv: ModelVersion) -> list[RemoteFile]:
         with mlflow_errors(f"listing files of version {mv.version} of {mv.model!r}"):
-            tags = dict(self._client.get_run(mv.run_id).data.tags)
-            listed = list(walk(self._client, mv.run_id, None))
+            run = self._client.get_run(mv.run_id)
+            tags = dict(run.data.tags)
+            self._artifact_uris[mv.run_id] = str(run.info.artifact_uri)
+            http = self._http_for(mv.run_id)
+            listed = list(
+                http.walk(self._artifact_uris[mv.run_id])
+                if http
+                else walk(self._client, mv.run_id, None)
+            )
         return [
             RemoteFile(name, size, tags.get(sha256_tag_key(name)) or None) for name, size in listed
         ]
@@ -218,8 +252,22 @@ class MlflowBackend:
         progress: ProgressCallback | None = None,
     ) -> list[RemoteFile]:
         report = serialized(progress)
-        tasks = [partial(upload_one, self._client, mv.run_id, file, report) for file in files]
+        http = self._http_for(mv.run_id)
+        if http is not None:
+            where, client = self._artifact_uris[mv.run_id], self._client
+            tasks = [partial(http.upload, client, mv.run_id, where, f, report) for f in files]
+        else:
+            tasks = [partial(upload_one, self._client, mv.run_id, f, report) for f in files]
         return parallel(tasks, concurrency)
+
+    def _http_for(self, run_id: str) -> HttpArtifacts | None:
+        """Our own transfers for the run's files when the server serves them (mlflow-artifacts:)."""
+        if self._http is None:
+            return None
+        if run_id not in self._artifact_uris:
+            with mlflow_errors(f"looking up run {run_id}"):
+                self._artifact_uris[run_id] = str(self._client.get_run(run_id).info.artifact_uri)
+        return self._http if self._http.handles(self._artifact_uris[run_id]) else None
 
     def download(
         self,
@@ -232,10 +280,13 @@ class MlflowBackend:
     ) -> None:
         dest.mkdir(parents=True, exist_ok=True)
         report = serialized(progress)
-        parallel(
-            [partial(download_one, self._client, mv.run_id, f, dest, report) for f in files],
-            concurrency,
-        )
+        http = self._http_for(mv.run_id)
+        if http is not None:
+            where = self._artifact_uris[mv.run_id]
+            tasks = [partial(http.download, where, f, dest, report) for f in files]
+        else:
+            tasks = [partial(download_one, self._client, mv.run_id, f, dest, report) for f in files]
+        parallel(tasks, concurrency)
 
     def copy_from(
         self,

@@ -6,7 +6,6 @@ import functools
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,6 +14,7 @@ import click
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.console import Console
 from gitlab_model_registry.errors import UsageError
+from gitlab_model_registry.registry import open_registry, open_target
 from gitlab_model_registry.settings import Flags, Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,7 +35,8 @@ def common_options(command: F) -> F:
         option(
             "--token",
             envvar="GMR_TOKEN",
-            help="API token, api scope, Developer role (or GITLAB_TOKEN, MLFLOW_TRACKING_TOKEN).",
+            help="Token of the registry: GitLab API token, api scope, Developer role (or "
+            "GITLAB_TOKEN); a plain MLflow server's token (or MLFLOW_TRACKING_TOKEN).",
         ),
         option(
             "--token-variable",
@@ -51,19 +52,20 @@ def common_options(command: F) -> F:
             "--ca-file",
             envvar="GMR_CA_FILE",
             type=click.Path(exists=True, dir_okay=False),
-            help="Extra CA bundle (in CI: CI_SERVER_TLS_CA_FILE).",
+            help="CA bundle added to the system's trust (in CI: CI_SERVER_TLS_CA_FILE).",
         ),
         option(
             "--timeout",
             envvar="GMR_TIMEOUT",
             type=float,
-            help="Seconds to wait for the server (default 60).",
+            help="Seconds to wait for the server, > 0 (default 60; MLflow: MLFLOW_HTTP_REQUEST_TIMEOUT).",
         ),
         option(
             "--upload-token",
             envvar="GMR_UPLOAD_TOKEN",
             type=click.Choice(["job", "api"]),
-            help="Token for file transfers: CI_JOB_TOKEN (default in CI) or the API token.",
+            help="Token for file transfers: CI_JOB_TOKEN (default in the job's own project) or "
+            "the API token (default for other projects).",
         ),
         option(
             "-v",
@@ -112,42 +114,22 @@ class Context:
         self.settings = Settings.resolve(self.flags, os.environ, Path.cwd())
 
     def backend(self) -> Backend:
-        if self.settings.backend == "gitlab":
-            from gitlab_model_registry.backends.gitlab import GitLabBackend
-
-            return GitLabBackend(self.settings)
-        from gitlab_model_registry.backends.mlflow import MlflowBackend
-
         if self.settings.embedded:
             self.console.log(
                 f"no registry configured: using the local MLflow registry {self.settings.tracking_uri} "
                 f"(browse it: `make ui` in a checkout of gitlab-model-registry, or `pip install mlflow` "
                 f"then `mlflow ui --backend-store-uri {self.settings.tracking_uri}`)"
             )
-        artifacts = str(Path.cwd() / "mlartifacts") if self.settings.embedded else None
-        _bridge_to_mlflow(self.settings)
-        backend = MlflowBackend(self.settings.tracking_uri, artifact_root=artifacts)
-        # mlflow sets its own loggers to INFO on import; its chatter is noise at our default.
-        logging.getLogger("mlflow").setLevel(logging.INFO if self.verbosity else logging.WARNING)
+        backend = open_registry(self.settings, self.console)
+        if self.settings.backend == "mlflow":
+            # mlflow sets its own loggers to INFO on import; its chatter is noise at our default.
+            level = logging.INFO if self.verbosity else logging.WARNING
+            logging.getLogger("mlflow").setLevel(level)
         return backend
 
     def target_backend(self, source: Backend, to_project: str | None) -> Backend:
         """Where ``promote`` writes: the same registry, or another GitLab project (--to-project)."""
-        if not to_project:
-            return source
-        if self.settings.backend != "gitlab":
-            raise UsageError(
-                "--to-project needs the GitLab backend",
-                hint="an MLflow registry has no projects; promote within it with --to or --release",
-            )
-        from gitlab_model_registry.backends.gitlab import GitLabBackend
-
-        # A job token reaches another project only through that project's allowlist: transfer
-        # with the API token unless --upload-token job was asked for.
-        settings = replace(self.settings, project=to_project)
-        if self.flags.upload_token != "job":
-            settings = replace(settings, upload_token="api")
-        return GitLabBackend(settings)
+        return open_target(self.settings, source, to_project, self.console)
 
     def source_ref(self, model: str, version: str) -> str:
         """How a promoted version names its source: ``<project>/<model>@<version>``."""
@@ -156,14 +138,6 @@ class Context:
             settings.project_path or settings.project if settings.backend == "gitlab" else "mlflow"
         )
         return f"{where}/{model}@{version}"
-
-
-def _bridge_to_mlflow(settings: Settings) -> None:
-    """mlflow reads its token and HTTP limits from the environment only: hand ours over."""
-    if settings.token is not None:
-        os.environ.setdefault("MLFLOW_TRACKING_TOKEN", settings.token.reveal())
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(settings.timeout)))
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "4")
 
 
 def required_model(model: str | None) -> str:

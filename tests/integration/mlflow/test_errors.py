@@ -11,10 +11,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from gitlab_model_registry.backends._mlflow_http import Connection
 from gitlab_model_registry.backends.mlflow import MlflowBackend
 from gitlab_model_registry.errors import AuthError, RegistryError, UsageError
+from gitlab_model_registry.retry import RetryPolicy
+from gitlab_model_registry.settings import Secret
 
 SECRET = "glpat-s3cr3t-never-shown"
+ONE_ATTEMPT = RetryPolicy(attempts=1)
 
 
 class _Refusing(BaseHTTPRequestHandler):
@@ -60,21 +64,17 @@ def refusing_server(request: pytest.FixtureRequest) -> Iterator[str]:
     ],
     indirect=True,
 )
-def test_refused_credentials_are_auth_errors_without_the_token(
-    refusing_server: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", SECRET)
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+def test_refused_credentials_are_auth_errors_without_the_token(refusing_server: str) -> None:
+    connection = Connection(token=Secret(SECRET))
     with pytest.raises(AuthError) as caught:
-        MlflowBackend(refusing_server).get_model("m")
+        MlflowBackend(refusing_server, connection=connection, policy=ONE_ATTEMPT).get_model("m")
     assert "MLFLOW_TRACKING_TOKEN" in caught.value.hint
     assert caught.value.exit_code == 4
     assert SECRET not in str(caught.value)
 
 
-def test_unreachable_server_is_a_registry_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    backend = MlflowBackend(f"http://user:{SECRET}@127.0.0.1:9")  # discard port: refused
+def test_unreachable_server_is_a_registry_error() -> None:
+    backend = MlflowBackend(f"http://user:{SECRET}@127.0.0.1:9", policy=ONE_ATTEMPT)  # refused
     with pytest.raises(RegistryError) as caught:
         backend.list_versions("m")
     assert caught.value.exit_code == 3
