@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from gitlab_model_registry import __version__, files, metadata, versioning
+from gitlab_model_registry import __version__, catalog, files, metadata, versioning
 from gitlab_model_registry.backends import Backend
-from gitlab_model_registry.errors import ConflictError, VersionTakenError
+from gitlab_model_registry.errors import ConflictError, Interrupted, VersionTakenError
 from gitlab_model_registry.models import (
     CiContext,
     ModelVersion,
@@ -72,6 +72,7 @@ def publish(
         existing = backend.list_versions(request.model) if model else []
         resumable = _resumable(existing, ci)
         version = resumable.version if resumable else _choose(request, ci, existing)
+        resumable = resumable or _incomplete(backend, request.model, version, existing)
         plan = PublishPlan(
             backend=backend.describe(),
             model=request.model,
@@ -85,12 +86,29 @@ def publish(
         observer.log(_plan_line(plan))
     if request.dry_run:
         return PublishResult(plan=plan, model_version=None, dry_run=True)
+    try:
+        return _write(backend, request, ci, plan, resumable, observer)
+    except Interrupted as stop:
+        raise stop.explained(
+            f"{request.model} {plan.version} is incomplete; finish it with: "
+            + catalog.finish_command(request.model, plan.version, request.paths)
+        ) from None
+
+
+def _write(
+    backend: Backend,
+    request: PublishRequest,
+    ci: CiContext,
+    plan: PublishPlan,
+    resumable: ModelVersion | None,
+    observer: Observer,
+) -> PublishResult:
     with observer.phase("create", "Creating the model version"):
-        if model is None:
+        if plan.create_model:
             backend.create_model(request.model, "")
-        mv = resumable or _create_version(backend, request, ci, version, observer)
-    with observer.phase("upload", f"Uploading {len(upload_files)} file(s)"):
-        uploaded, skipped = _upload(backend, mv, upload_files, request.concurrency, observer)
+        mv = resumable or _create_version(backend, request, ci, plan.version, observer)
+    with observer.phase("upload", f"Uploading {len(plan.files)} file(s)"):
+        uploaded, skipped = _upload(backend, mv, plan.files, request.concurrency, observer)
     with observer.phase("metadata", "Logging params, metrics and the CI link"):
         run_data = RunData(request.params, request.metrics, ci_tags(ci))
         backend.log_run_data(mv.run_id, run_data)
@@ -99,8 +117,26 @@ def publish(
             f"{len(run_data.tags)} tag(s)"
             + (f", linked to CI job {ci.job_id}" if ci.job_id else "")
         )
-    mv = replace(mv, package_url=backend.package_url(mv))
+        backend.finish_version(mv)  # the last step: only now do readers see the version
+        observer.log(f"{mv.model} {mv.version} is complete")
+    mv = replace(mv, package_url=backend.package_url(mv), complete=True)
     return PublishResult(plan=plan, model_version=mv, uploaded=uploaded, skipped=skipped)
+
+
+def _incomplete(
+    backend: Backend, model: str, version: str, existing: Sequence[ModelVersion]
+) -> ModelVersion | None:
+    """An explicit version that exists: resumed if its publish never finished, else a conflict."""
+    found = next((mv for mv in existing if mv.version == version), None)
+    if found is None:
+        return None
+    found = backend.get_version(model, version) or found
+    if catalog.with_status(backend, found).complete:
+        raise ConflictError(
+            f"version {version} of {model} already exists",
+            hint="publish a new version (--bump) or choose another --version",
+        )
+    return found
 
 
 def _check_version_request(request: PublishRequest, ci: CiContext) -> None:
@@ -128,7 +164,7 @@ def _create_version(
     backend: Backend, request: PublishRequest, ci: CiContext, version: str, observer: Observer
 ) -> ModelVersion:
     publish_id = uuid.uuid4().hex
-    tags = {**ci_tags(ci), PUBLISH_ID_TAG: publish_id}
+    tags = {**ci_tags(ci), PUBLISH_ID_TAG: publish_id, **catalog.completion_tags()}
     description = request.description or _default_description(ci)
     bumped = request.version in (None, versioning.AUTO) and not _pinned_by_ci(request, ci)
     for _ in range(MAX_VERSION_ATTEMPTS):
@@ -167,13 +203,23 @@ def _upload(
     observer: Observer,
 ) -> tuple[tuple[RemoteFile, ...], tuple[RemoteFile, ...]]:
     present = {f.name: f for f in backend.list_files(mv)}
-    todo, skipped = [], []
+    wanted = {f.remote_name: f for f in upload_files}
+    todo, skipped, differing = [], [], [n for n in present if n not in wanted]
     for local in upload_files:
         remote = present.get(local.remote_name)
-        if remote and remote.size == local.size and remote.sha256 == files.sha256_file(local.path):
+        if remote is None or remote.sha256 is None:  # never stored, or stored unverified
+            todo.append(local)
+        elif remote.size == local.size and remote.sha256 == files.sha256_file(local.path):
             skipped.append(remote)
         else:
-            todo.append(local)
+            differing.append(local.remote_name)
+    if differing:
+        raise ConflictError(
+            f"{mv.model} {mv.version} already holds other files than this publish "
+            f"({', '.join(sorted(differing)[:3])}{', …' if len(differing) > 3 else ''})",
+            hint="an incomplete version is finished only with the same files; "
+            "publish a new version (--bump) instead",
+        )
     if skipped:
         observer.log(f"{len(skipped)} file(s) already stored with the same sha256, skipped")
     uploaded = backend.upload(mv, todo, concurrency=concurrency, progress=observer.progress)

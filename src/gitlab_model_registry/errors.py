@@ -59,3 +59,20 @@ class GateError(ConflictError):
 
 class VersionTakenError(ConflictError):
     """The version was created meanwhile by someone else; publish recomputes and retries."""
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived: transfers are cancelled and the command stops (exit 128+N).
+
+    A ``BaseException``, like ``KeyboardInterrupt``, so no ``except Exception`` swallows it;
+    ``detail`` says what is left unfinished (set by the use case that was interrupted).
+    """
+
+    def __init__(self, signum: int, detail: str = "") -> None:
+        super().__init__(signum, detail)
+        self.signum = signum
+        self.detail = detail
+        self.exit_code = 128 + signum
+
+    def explained(self, detail: str) -> Interrupted:
+        return Interrupted(self.signum, detail)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from ._threads import check_cancelled
 from .errors import UsageError
 from .models import UploadFile
 
@@ -174,6 +175,28 @@ def _size_problems(found: Sequence[UploadFile], limit: int | None) -> list[str]:
     ]
 
 
+def output_file_problems(path: Path, flag: str) -> list[str]:
+    """Why ``path`` (written by ``flag``, e.g. --dotenv) cannot be written, if it cannot."""
+    parent = path.absolute().parent
+    if path.is_dir():
+        return [f"{flag} {_show(path)} is a directory: name a file"]
+    if not parent.is_dir():
+        return [f"{flag} {_show(path)}: folder {_show(parent)} does not exist: create it first"]
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return [f"{flag} {_show(path)} cannot be written: check the permissions"]
+    return []
+
+
+def output_dir_problems(path: Path, flag: str) -> list[str]:
+    """Why folder ``path`` (created by ``flag``) cannot be created or written, if it cannot."""
+    parent = path.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        return [f"{flag} {_show(path)}: cannot write in {_show(parent)}: check the permissions"]
+    return []
+
+
 def _show(path: Path) -> str:
     # repr keeps a message on one line whatever characters a file name holds.
     return repr(os.fspath(path))
@@ -221,6 +244,7 @@ class HashingReader:
 
     def __iter__(self) -> Iterator[bytes]:
         while chunk := self.read(CHUNK_SIZE):
+            check_cancelled()  # an interrupted command stops its uploads between chunks
             yield chunk
 
     def __len__(self) -> int:

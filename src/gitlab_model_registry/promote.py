@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from gitlab_model_registry import gates, versioning
+from gitlab_model_registry import catalog, gates, versioning
 from gitlab_model_registry.api import ci_tags
 from gitlab_model_registry.backends import Backend
-from gitlab_model_registry.errors import ConflictError, NotFoundError, UsageError, VersionTakenError
+from gitlab_model_registry.errors import ConflictError, UsageError, VersionTakenError
 from gitlab_model_registry.models import CiContext, ModelVersion, RemoteFile, RunData
 from gitlab_model_registry.observer import NULL_OBSERVER, Observer
 
@@ -70,11 +70,7 @@ def promote(
             f"{request.version} is already that version", hint="pass --to or --release"
         )
     with observer.phase("resolve", f"Checking {request.model} {request.version}"):
-        src = source.get_version(request.model, request.version)
-        if src is None:
-            raise NotFoundError(
-                f"{request.model} {request.version} not found on {source.describe()}"
-            )
+        src = catalog.get_complete(source, request.model, request.version)
         data = source.get_run_data(src.run_id)
         gates.check(checks, data.metrics, f"{request.model} {request.version}")
         files = source.list_files(src)
@@ -93,6 +89,7 @@ def promote(
         tags = {k: v for k, v in data.tags.items() if not k.startswith(_NOT_COPIED)}
         tags |= ci_tags(ci) | {PROMOTED_FROM: source_ref}
         target.log_run_data(dst.run_id, RunData(data.params, data.metrics, tags))
+        target.finish_version(dst)
     dst = replace(dst, package_url=target.package_url(dst))
     skipped = tuple(f for f in files if f not in todo)
     return PromoteResult(src, dst, tuple(copied), skipped, resumed)
@@ -111,7 +108,7 @@ def _claim_target(
         target.create_model(model, "")
     existing = target.get_version(model, version)
     if existing is None:
-        tags = ci_tags(ci) | {PROMOTED_FROM: source_ref}
+        tags = ci_tags(ci) | {PROMOTED_FROM: source_ref} | catalog.completion_tags()
         description = f"Promoted from {source_ref}"
         try:
             return target.create_version(model, version, description, tags), False

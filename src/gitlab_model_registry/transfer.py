@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import requests
 
-from gitlab_model_registry._threads import parallel
+from gitlab_model_registry._threads import check_cancelled, parallel
 from gitlab_model_registry.backends import ProgressCallback
 from gitlab_model_registry.errors import IntegrityError, RegistryError
 from gitlab_model_registry.files import HashingReader
@@ -86,6 +86,7 @@ class _Relay:
     def __iter__(self) -> Iterator[bytes]:
         done = 0
         for chunk in self._response.iter_content(CHUNK):
+            check_cancelled()
             self._digest.update(chunk)
             done += len(chunk)
             self._on_bytes(done)
@@ -241,6 +242,7 @@ class Transfer:
         ):
             _check(response, name)
             for chunk in response.iter_content(CHUNK):
+                check_cancelled()
                 out.write(chunk)
                 digest.update(chunk)
                 done += len(chunk)
@@ -255,6 +257,7 @@ class Transfer:
                 reason: _Transient = _Transient(type(error).__name__)
             except _Transient as error:
                 reason = error
+            check_cancelled()
             if number + 1 < self._policy.attempts:
                 self._sleep(self._policy.delay(number, reason.retry_after))
         raise TransferError(

@@ -8,6 +8,7 @@ plain MLflow: ``model_version.version`` is the version's database id and the sem
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -230,6 +231,15 @@ class GitLabBackend:
             metrics={m["key"]: float(m["value"]) for m in data.get("metrics", [])},
             tags={t["key"]: t["value"] for t in data.get("tags", [])},
         )
+
+    def run_status(self, run_id: str) -> str:
+        info = self._mlflow("get", "runs/get", {"run_id": run_id})["run"].get("info", {})
+        return str(info.get("status", ""))
+
+    def finish_version(self, mv: ModelVersion) -> None:
+        # GitLab stores the candidate's status and end time as given (runs/update).
+        payload = {"run_id": mv.run_id, "status": "FINISHED", "end_time": int(time.time() * 1000)}
+        self._mlflow("post", "runs/update", payload)
 
     # -- plumbing ---------------------------------------------------------------------------
 

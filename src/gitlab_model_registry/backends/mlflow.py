@@ -12,6 +12,8 @@ for it.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -296,6 +298,18 @@ class MlflowBackend:
             metrics={k: float(v) for k, v in data.metrics.items()},
             tags=tags,
         )
+
+    def run_status(self, run_id: str) -> str:
+        with mlflow_errors(f"reading run {run_id}"):
+            return str(self._client.get_run(run_id).info.status)
+
+    def finish_version(self, mv: ModelVersion) -> None:
+        # set_terminated writes "View run … at: <url>" to stdout, which holds only our result.
+        with (
+            mlflow_errors(f"finishing run {mv.run_id} of version {mv.version}"),
+            contextlib.redirect_stdout(io.StringIO()),
+        ):
+            self._client.set_terminated(mv.run_id, "FINISHED")
 
     # -- conversions ---------------------------------------------------------------------
 

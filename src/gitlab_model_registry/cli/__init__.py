@@ -7,14 +7,18 @@ maps errors to one-line messages and the exit codes of the design's table.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import signal
 import sys
+import threading
+from typing import Any
 
 import click
 
-from gitlab_model_registry import __version__
+from gitlab_model_registry import __version__, _threads
 from gitlab_model_registry.cli import lifecycle, publish
-from gitlab_model_registry.errors import GmrError
+from gitlab_model_registry.errors import GmrError, Interrupted
 
 _SHOW_TRACEBACK = 2
 
@@ -42,8 +46,11 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbosity >= 2 else logging.WARNING, format="%(message)s"
     )
+    previous = _stop_on_signals()
     try:
         cli.main(args=argv, prog_name="gmr", standalone_mode=False)
+    except Interrupted as stop:
+        _stop(stop)
     except click.exceptions.Abort:
         _fail("aborted", 130)
     except click.ClickException as error:
@@ -60,7 +67,38 @@ def main(argv: list[str] | None = None) -> None:
             1,
             hint="re-run with -vv for the traceback",
         )
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     sys.exit(0)
+
+
+def _stop_on_signals() -> dict[int, Any]:
+    """SIGINT and SIGTERM (a cancelled or timed-out GitLab job) cancel transfers and stop."""
+    stopping = threading.Event()
+
+    def handler(signum: int, frame: object) -> None:
+        if stopping.is_set():
+            return  # already stopping: a second signal changes nothing
+        stopping.set()
+        _threads.cancel()
+        raise Interrupted(signum)
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _stop(stop: Interrupted) -> None:
+    """One line, then exit at once: GitLab's grace before SIGKILL is short, and transfer
+    threads still winding down must not hold the exit (os._exit skips joining them)."""
+    name = signal.Signals(stop.signum).name
+    click.echo(
+        f"error: interrupted by {name}" + (f": {stop.detail}" if stop.detail else ""), err=True
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(stop.exit_code)
 
 
 def _verbosity(args: list[str]) -> int:
