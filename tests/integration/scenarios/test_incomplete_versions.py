@@ -75,9 +75,11 @@ def interrupt(
 ) -> tuple[subprocess.Popen[str], float, str]:
     """Start a publish of VERSION, stop it with ``signum`` at a random point once the version
     exists; returns the process, the seconds it took to exit after the signal, and stderr."""
-    proc = start(registry, "publish", model, str(source), "--version", VERSION, "--concurrency", "4")
+    proc = start(
+        registry, "publish", model, str(source), "--version", VERSION, "--concurrency", "4"
+    )
     wait_for_version(registry, model, proc)
-    time.sleep(random.uniform(0.0, 0.3))  # noqa: S311 - a random point, not security
+    time.sleep(random.uniform(0.0, 0.3))
     sent = time.monotonic()
     proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=60)
@@ -85,7 +87,7 @@ def interrupt(
 
 
 def assert_readers_ignore_it(gmr: Gmr, registry: Registry, model: str) -> None:
-    dest = registry.cwd / f"dl-{random.randrange(10**6)}"  # noqa: S311
+    dest = registry.cwd / f"dl-{random.randrange(10**6)}"
     download = gmr("download", model, "latest", "--dest", str(dest), "--json")
     assert download.code == 0, download.stderr
     assert download.json["version"] == "1.0.0"
