@@ -14,7 +14,7 @@ from pathlib import Path
 
 from gitlab_model_registry import __version__, catalog, files, metadata, versioning
 from gitlab_model_registry.backends import Backend
-from gitlab_model_registry.errors import ConflictError, Interrupted, VersionTakenError
+from gitlab_model_registry.errors import ConflictError, Interrupted, Problems, VersionTakenError
 from gitlab_model_registry.models import (
     CiContext,
     ModelVersion,
@@ -65,8 +65,7 @@ def publish(
     observer: Observer = NULL_OBSERVER,
 ) -> PublishResult:
     """Create (or resume) a model version, upload its files, log its metadata, link its job."""
-    _check_version_request(request, ci)
-    upload_files = files.collect(request.paths, max_file_size=request.max_file_size)
+    upload_files = check_publish(request, ci, backend.kind)
     with observer.phase("resolve", "Resolving model and version"):
         model = backend.get_model(request.model)
         existing = backend.list_versions(request.model) if model else []
@@ -137,6 +136,20 @@ def _incomplete(
             hint="publish a new version (--bump) or choose another --version",
         )
     return found
+
+
+def check_publish(request: PublishRequest, ci: CiContext, kind: str) -> tuple[UploadFile, ...]:
+    """Every local check of a publish, all problems reported at once; returns the files."""
+    problems = Problems()
+    upload_files: tuple[UploadFile, ...] = ()
+    with problems.check():
+        _check_version_request(request, ci)
+    if kind == "gitlab":
+        problems.found += files.gitlab_model_name_problems(request.model)
+    with problems.check():
+        upload_files = files.collect(request.paths, max_file_size=request.max_file_size)
+    problems.raise_any()
+    return upload_files
 
 
 def _check_version_request(request: PublishRequest, ci: CiContext) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ._threads import check_cancelled
-from .errors import UsageError
+from .errors import LocalProblems
 from .models import UploadFile
 
 CHUNK_SIZE = 1024 * 1024
@@ -21,16 +21,13 @@ _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 # GitLab's rule for an ml_model package file name (reference/gitlab-api.md §2), per path part.
 _GITLAB_NAME_CHAR = re.compile(r"[A-Za-z0-9._+\- ]")
 _ALLOWED_CHARS = "letters A-Z a-z, digits, '.', '_', '-', '+' and spaces"
+# GitLab's model name rule (the package-name format, ASCII \w; reference/gitlab-api.md §4).
+_GITLAB_MODEL_NAME = re.compile(r"@?(?:[\w.+-]*/)*[\w.-]+@?(?:[\w.+-]*/)*[\w.-]*", re.ASCII)
+_MAX_MODEL_NAME = 255
 
 
-class InvalidSelection(UsageError):
+class InvalidSelection(LocalProblems):
     """The PATHs cannot be uploaded; ``problems`` lists every reason, the message the first."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        more = len(problems) - 1
-        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-        super().__init__(f"{problems[0]}{suffix}")
-        self.problems = tuple(problems)
 
 
 def collect(
@@ -172,6 +169,16 @@ def _size_problems(found: Sequence[UploadFile], limit: int | None) -> list[str]:
         "split it into smaller files"
         for f in found
         if f.size > limit
+    ]
+
+
+def gitlab_model_name_problems(name: str) -> list[str]:
+    """Why GitLab would refuse ``name`` as a model name, if it would."""
+    if len(name) <= _MAX_MODEL_NAME and _GITLAB_MODEL_NAME.fullmatch(name):
+        return []
+    return [
+        f"model name {name!r} is refused by GitLab: use letters, digits, '.', '_' and '-' "
+        f"(at most {_MAX_MODEL_NAME} characters)"
     ]
 
 

@@ -53,6 +53,12 @@ def target_version(request: PromoteRequest) -> str:
     return str(source)
 
 
+def check_gates(request: PromoteRequest) -> None:
+    """Fail on a malformed --require before any request."""
+    for gate in request.gates:
+        gates.parse(gate)
+
+
 def promote(
     source: Backend,
     target: Backend,

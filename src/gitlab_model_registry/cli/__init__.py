@@ -18,7 +18,7 @@ import click
 
 from gitlab_model_registry import __version__, _threads
 from gitlab_model_registry.cli import lifecycle, publish
-from gitlab_model_registry.errors import GmrError, Interrupted
+from gitlab_model_registry.errors import GmrError, Interrupted, LocalProblems
 
 _SHOW_TRACEBACK = 2
 
@@ -55,6 +55,10 @@ def main(argv: list[str] | None = None) -> None:
         _fail("aborted", 130)
     except click.ClickException as error:
         _fail(error.format_message(), 2, hint=f"see: gmr {' '.join(_command(argv))} --help")
+    except LocalProblems as error:
+        for problem in error.problems[:-1]:  # every problem found before any request, one a line
+            click.echo(f"error: {problem}", err=True)
+        _fail(error.problems[-1], error.exit_code, hint=error.hint)
     except GmrError as error:
         if verbosity >= _SHOW_TRACEBACK:
             logging.exception("traceback")

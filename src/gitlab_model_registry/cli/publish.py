@@ -10,10 +10,10 @@ from typing import Any
 
 import click
 
-from gitlab_model_registry import api, versioning
+from gitlab_model_registry import api, files, versioning
 from gitlab_model_registry.cli._context import Context, F, common_options, required_model
 from gitlab_model_registry.console import dotenv_values, render_publish, write_dotenv
-from gitlab_model_registry.errors import UsageError
+from gitlab_model_registry.errors import Problems, UsageError
 
 #: GitLab's default per-file limit for model files (plan limit ml_model_max_file_size).
 GITLAB_MAX_FILE_SIZE = 10 * 1024**3
@@ -120,11 +120,18 @@ def publish(model: str | None, paths: tuple[str, ...], **options: Any) -> None:
         k: options.pop(k) for k in ("description", "concurrency", "dry_run", "max_file_size")
     }
     output = {k: options.pop(k) for k in ("dotenv", "as_json")}
-    metadata = [
-        options.pop(k) for k in ("param_pairs", "params_file", "metric_pairs", "metrics_file")
-    ]
+    param_pairs, params_files = options.pop("param_pairs"), options.pop("params_file")
+    metric_pairs, metrics_files = options.pop("metric_pairs"), options.pop("metrics_file")
     ctx = Context(options)
-    params, metrics = api.load_metadata(*metadata)
+    problems = Problems()  # every local problem is listed before anything remote happens
+    params: dict[str, str] = {}
+    metrics: dict[str, float] = {}
+    with problems.check():
+        params = api.load_metadata(param_pairs, params_files, (), ())[0]
+    with problems.check():
+        metrics = api.load_metadata((), (), metric_pairs, metrics_files)[1]
+    if output["dotenv"]:
+        problems.found += files.output_file_problems(output["dotenv"], "--dotenv")
     request = api.PublishRequest(
         model=required_model(model),
         paths=paths or _paths_from_env(),
@@ -132,7 +139,12 @@ def publish(model: str | None, paths: tuple[str, ...], **options: Any) -> None:
         metrics=metrics,
         **request_options,
     )
-    result = api.publish(ctx.backend(), request, ctx.settings.ci, ctx.console)
+    with problems.check():
+        api.check_publish(request, ctx.settings.ci, ctx.settings.backend)
+    with problems.check():  # opens nothing yet: a missing token or extra is found here
+        backend = ctx.backend()
+    problems.raise_any()
+    result = api.publish(backend, request, ctx.settings.ci, ctx.console)
     if output["dotenv"] and result.model_version:
         write_dotenv(output["dotenv"], dotenv_values(result.model_version))
     click.echo(render_publish(result, as_json=output["as_json"]))
