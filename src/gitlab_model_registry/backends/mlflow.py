@@ -33,7 +33,9 @@ from gitlab_model_registry.backends._mlflow_support import (
     SHA256_HASHED_TAG_PREFIX,
     SHA256_TAG_PREFIX,
     AlreadyExistsError,
+    check_writable_database,
     iso_time,
+    local_database,
     mlflow_errors,
     scrub,
     search_literal,
@@ -87,11 +89,21 @@ class MlflowBackend:
         http = tracking_uri.startswith(("http://", "https://"))
         self._ui_base = scrub(tracking_uri, mask="").rstrip("/") if http else ""
 
+    def _absent(self) -> bool:
+        """A local registry whose file does not exist yet: reads find nothing and create
+        nothing (``--dry-run``, ``next-version`` and ``versions`` write no ``mlruns.db``)."""
+        database = local_database(self.tracking_uri)
+        return self._opened is None and database is not None and not database.exists()
+
     @property
     def _client(self) -> Any:
         with self._opening:  # the first use may come from upload threads
             if self._opened is None:
                 from mlflow import MlflowClient
+
+                database = local_database(self.tracking_uri)
+                if database is not None:
+                    check_writable_database(database)
 
                 with mlflow_errors(f"opening {self.describe()}"):
                     self._opened = MlflowClient(self.tracking_uri, registry_uri=self.tracking_uri)
@@ -103,6 +115,8 @@ class MlflowBackend:
     # -- models --------------------------------------------------------------------------
 
     def get_model(self, name: str) -> RegisteredModel | None:
+        if self._absent():
+            return None
         try:
             with mlflow_errors(f"looking up model {name!r}"):
                 found = self._client.get_registered_model(name)
@@ -122,10 +136,14 @@ class MlflowBackend:
     # -- versions ------------------------------------------------------------------------
 
     def list_versions(self, model: str) -> list[ModelVersion]:
+        if self._absent():
+            return []
         found = (self._to_version(mv) for mv in self._search_versions(model))
         return [mv for mv in found if mv is not None]
 
     def get_version(self, model: str, version: str) -> ModelVersion | None:
+        if self._absent():
+            return None
         try:
             with mlflow_errors(f"looking up model {model!r}"):
                 aliases = dict(self._client.get_registered_model(model).aliases or {})

@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbosity >= 2 else logging.WARNING, format="%(message)s"
     )
+    # urllib3's raw "Retrying (Retry(total=3, …))" lines (under mlflow's client): shown from -v.
+    logging.getLogger("urllib3").setLevel(logging.DEBUG if verbosity else logging.ERROR)
     previous = _stop_on_signals()
     try:
         cli.main(args=argv, prog_name="gmr", standalone_mode=False)

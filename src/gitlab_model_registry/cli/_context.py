@@ -120,8 +120,9 @@ class Context:
         artifacts = str(Path.cwd() / "mlartifacts") if self.settings.embedded else None
         _bridge_to_mlflow(self.settings)
         backend = MlflowBackend(self.settings.tracking_uri, artifact_root=artifacts)
-        # mlflow sets its own loggers to INFO on import; its chatter is noise at our default.
-        logging.getLogger("mlflow").setLevel(logging.INFO if self.verbosity else logging.WARNING)
+        # mlflow sets its own loggers to INFO on import; its chatter (and its tracebacks, which
+        # our one-line errors replace) is noise at our default.
+        logging.getLogger("mlflow").setLevel(logging.INFO if self.verbosity else logging.CRITICAL)
         return backend
 
     def target_backend(self, source: Backend, to_project: str | None) -> Backend:
