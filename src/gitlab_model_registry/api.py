@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from gitlab_model_registry import __version__, catalog, files, metadata, versioning
+from gitlab_model_registry import __version__, catalog, files, metadata, selection, versioning
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.errors import ConflictError, Interrupted, Problems, VersionTakenError
 from gitlab_model_registry.models import (
@@ -48,6 +48,8 @@ class PublishRequest:
     concurrency: int = 4
     dry_run: bool = False
     max_file_size: int | None = None
+    exclude: Sequence[str] = ()
+    include: Sequence[str] = ()
 
 
 def next_version(backend: Backend, request: PublishRequest, ci: CiContext) -> str:
@@ -65,7 +67,8 @@ def publish(
     observer: Observer = NULL_OBSERVER,
 ) -> PublishResult:
     """Create (or resume) a model version, upload its files, log its metadata, link its job."""
-    upload_files = check_publish(request, ci, backend.kind)
+    left_out: list[str] = []
+    upload_files = check_publish(request, ci, backend.kind, left_out)
     with observer.phase("resolve", "Resolving model and version"):
         model = backend.get_model(request.model)
         existing = backend.list_versions(request.model) if model else []
@@ -81,8 +84,11 @@ def publish(
             files=upload_files,
             params=request.params,
             metrics=request.metrics,
+            left_out=tuple(sorted(left_out)),
         )
         observer.log(_plan_line(plan))
+        if left_out:
+            observer.log(f"left out: {selection.summary(plan.left_out)}")
     if request.dry_run:
         return PublishResult(plan=plan, model_version=None, dry_run=True)
     try:
@@ -138,8 +144,11 @@ def _incomplete(
     return found
 
 
-def check_publish(request: PublishRequest, ci: CiContext, kind: str) -> tuple[UploadFile, ...]:
-    """Every local check of a publish, all problems reported at once; returns the files."""
+def check_publish(
+    request: PublishRequest, ci: CiContext, kind: str, left_out: list[str] | None = None
+) -> tuple[UploadFile, ...]:
+    """Every local check of a publish, all problems reported at once; returns the files
+    (and appends to ``left_out`` the ones the selection rules leave out)."""
     problems = Problems()
     upload_files: tuple[UploadFile, ...] = ()
     with problems.check():
@@ -147,7 +156,12 @@ def check_publish(request: PublishRequest, ci: CiContext, kind: str) -> tuple[Up
     if kind == "gitlab":
         problems.found += files.gitlab_model_name_problems(request.model)
     with problems.check():
-        upload_files = files.collect(request.paths, max_file_size=request.max_file_size)
+        upload_files = files.collect(
+            request.paths,
+            max_file_size=request.max_file_size,
+            rules=selection.Rules(request.exclude, request.include),
+            left_out=left_out,
+        )
     problems.raise_any()
     return upload_files
 

@@ -126,6 +126,7 @@ def render_publish(result: PublishResult, *, as_json: bool) -> str:
             f"dry run: would {'resume' if plan.resume else 'create'} {plan.model} {plan.version}"
         ]
         lines += [f"  {f.remote_name} ({human_size(f.size)})" for f in plan.files]
+        lines += [f"  left out: {name}" for name in plan.left_out]
         lines.append(
             f"  {len(plan.params)} param(s), {len(plan.metrics)} metric(s); nothing was written"
         )
@@ -149,6 +150,7 @@ def publish_json(result: PublishResult) -> dict[str, Any]:
         "created_model": plan.create_model,
         "resumed": plan.resume,
         "files": [{"name": f.remote_name, "size": f.size} for f in plan.files],
+        "left_out": list(plan.left_out),
         "params": plan.params,
         "metrics": plan.metrics,
     }

@@ -15,6 +15,7 @@ from typing import BinaryIO
 from ._threads import check_cancelled
 from .errors import LocalProblems
 from .models import UploadFile
+from .selection import DEFAULT_RULES, Rules
 
 CHUNK_SIZE = 1024 * 1024
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
@@ -31,18 +32,24 @@ class InvalidSelection(LocalProblems):
 
 
 def collect(
-    paths: Sequence[str | os.PathLike[str]], *, max_file_size: int | None = None
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    max_file_size: int | None = None,
+    rules: Rules = DEFAULT_RULES,
+    left_out: list[str] | None = None,
 ) -> tuple[UploadFile, ...]:
     """The files to upload, sorted by remote name; raises InvalidSelection listing every problem.
 
     A file is stored under its base name; a directory's files under their POSIX path relative to
     it (``model/weights/a.bin`` -> ``weights/a.bin``). Symlinks inside a directory are followed
     to files within that directory; links to directories or out of the tree are problems.
+    Files the ``rules`` leave out (``selection``) are appended to ``left_out``.
     """
     found: list[UploadFile] = []
     problems: list[str] = []
+    skipped = [] if left_out is None else left_out
     for given in paths:
-        _collect_path(Path(given), found, problems)
+        _collect_path(Path(given), found, problems, (rules, skipped))
     if not found and not problems:
         problems.append("nothing to upload: pass at least one file or directory as PATH")
     problems += _name_problems(found) + _duplicate_problems(found)
@@ -52,7 +59,12 @@ def collect(
     return tuple(sorted(found, key=lambda f: f.remote_name))
 
 
-def _collect_path(given: Path, found: list[UploadFile], problems: list[str]) -> None:
+_Selecting = tuple[Rules, list[str]]
+
+
+def _collect_path(
+    given: Path, found: list[UploadFile], problems: list[str], selecting: _Selecting
+) -> None:
     try:
         info = given.stat()
     except FileNotFoundError:
@@ -63,14 +75,17 @@ def _collect_path(given: Path, found: list[UploadFile], problems: list[str]) -> 
         problems.append(f"{_show(given)} cannot be read ({error.strerror}): check its permissions")
         return
     if stat.S_ISDIR(info.st_mode):
-        _collect_directory(given, found, problems)
+        _collect_directory(given, found, problems, selecting)
     else:
         _add_file(given, given.name, info, found, problems)
 
 
-def _collect_directory(root: Path, found: list[UploadFile], problems: list[str]) -> None:
+def _collect_directory(
+    root: Path, found: list[UploadFile], problems: list[str], selecting: _Selecting
+) -> None:
+    rules, left_out = selecting
     real_root = os.path.realpath(root)
-    before = (len(found), len(problems))
+    before = (len(found), len(problems), len(left_out))
     pending = [(root, "")]
     while pending:
         directory, prefix = pending.pop()
@@ -82,14 +97,19 @@ def _collect_directory(root: Path, found: list[UploadFile], problems: list[str])
             continue
         for entry in entries:
             path, remote = Path(entry.path), prefix + entry.name
-            if entry.is_symlink():
+            is_folder = entry.is_dir(follow_symlinks=False)
+            if rules.leaves_out_folder(remote) if is_folder else rules.leaves_out(remote):
+                left_out.append(remote + "/" if is_folder else remote)
+            elif entry.is_symlink():
                 _add_link(path, remote, real_root, found, problems)
             elif entry.is_dir(follow_symlinks=False):
                 pending.append((path, remote + "/"))
             else:
                 _add_file(path, remote, entry.stat(follow_symlinks=False), found, problems)
-    if (len(found), len(problems)) == before:
-        problems.append(f"directory {_show(root)} contains no files: nothing to upload from it")
+    if (len(found), len(problems)) == before[:2]:
+        why = "has every file left out (--exclude, VCS folders)"
+        why = why if len(left_out) > before[2] else "contains no files"
+        problems.append(f"directory {_show(root)} {why}: nothing to upload from it")
 
 
 def _add_link(

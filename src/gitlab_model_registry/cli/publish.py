@@ -20,6 +20,23 @@ GITLAB_MAX_FILE_SIZE = 10 * 1024**3
 BUMP = click.Choice(["major", "minor", "patch", "premajor", "preminor", "prepatch", "prerelease"])
 
 
+class GlobsFromEnv(click.types.StringParamType):
+    """A glob; GMR_EXCLUDE/GMR_INCLUDE hold several, whitespace-separated or as a JSON array
+    (what the publish component's array inputs become inside a variable)."""
+
+    name = "glob"
+
+    def split_envvar_value(self, rv: str) -> list[str]:
+        text = rv.strip()
+        if not text.startswith("["):
+            return text.split()
+        try:
+            globs = json.loads(text)
+        except ValueError as error:
+            raise UsageError(f"not a valid JSON array of globs: {error}") from None
+        return [str(glob) for glob in globs]
+
+
 def version_options(command: F) -> F:
     options = [
         click.option(
@@ -110,6 +127,22 @@ def version_options(command: F) -> F:
     metavar="BYTES",
     help="Refuse files larger than this before uploading (GitLab's default limit: 10 GiB).",
 )
+@click.option(
+    "--exclude",
+    multiple=True,
+    envvar="GMR_EXCLUDE",
+    type=GlobsFromEnv(),
+    metavar="GLOB",
+    help="Leave out files or folders of a directory PATH matching GLOB; repeatable.",
+)
+@click.option(
+    "--include",
+    multiple=True,
+    envvar="GMR_INCLUDE",
+    type=GlobsFromEnv(),
+    metavar="GLOB",
+    help="Keep files matching GLOB even when excluded (or in .git/, .hg/, .svn/); repeatable.",
+)
 @common_options
 def publish(model: str | None, paths: tuple[str, ...], **options: Any) -> None:
     """Publish MODEL's files (files or directories) as a new version.
@@ -117,7 +150,8 @@ def publish(model: str | None, paths: tuple[str, ...], **options: Any) -> None:
     Without PATH arguments the paths come from GMR_FILES (a JSON array or whitespace-separated).
     """
     request_options = _version_request(options) | {
-        k: options.pop(k) for k in ("description", "concurrency", "dry_run", "max_file_size")
+        k: options.pop(k)
+        for k in ("description", "concurrency", "dry_run", "max_file_size", "exclude", "include")
     }
     output = {k: options.pop(k) for k in ("dotenv", "as_json")}
     param_pairs, params_files = options.pop("param_pairs"), options.pop("params_file")
