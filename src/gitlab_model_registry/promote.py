@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from gitlab_model_registry import catalog, gates, versioning
 from gitlab_model_registry.api import ci_tags
 from gitlab_model_registry.backends import Backend
-from gitlab_model_registry.errors import ConflictError, UsageError, VersionTakenError
+from gitlab_model_registry.errors import ConflictError, Interrupted, UsageError, VersionTakenError
 from gitlab_model_registry.models import CiContext, ModelVersion, RemoteFile, RunData
 from gitlab_model_registry.observer import NULL_OBSERVER, Observer
 
@@ -83,6 +83,30 @@ def promote(
         observer.log(
             f"gates passed: {', '.join(map(str, checks)) or 'none given'}; {len(files)} file(s)"
         )
+    try:
+        return _write(
+            source, target, request, ci, src, data, files, to_version, source_ref, observer
+        )
+    except Interrupted as stop:
+        again = f"gmr promote {request.model} {request.version} --to {to_version}"
+        raise stop.explained(
+            f"{request.model} {to_version} is incomplete; finish it with: {again}"
+            + (f" --to-project {request.to_project}" if request.to_project else "")
+        ) from None
+
+
+def _write(
+    source: Backend,
+    target: Backend,
+    request: PromoteRequest,
+    ci: CiContext,
+    src: ModelVersion,
+    data: RunData,
+    files: Sequence[RemoteFile],
+    to_version: str,
+    source_ref: str,
+    observer: Observer,
+) -> PromoteResult:
     with observer.phase("create", f"Creating {request.model} {to_version}"):
         dst, resumed = _claim_target(target, request.model, to_version, source_ref, files, ci)
     with observer.phase("copy", f"Copying {len(files)} file(s)"):

@@ -62,23 +62,26 @@ def start(registry: Registry, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def wait_for_version(registry: Registry, model: str, proc: subprocess.Popen[str]) -> None:
+def wait_for_version(
+    registry: Registry, model: str, proc: subprocess.Popen[str], files: int = 0
+) -> None:
+    """Until VERSION exists and holds at least ``files`` files."""
     deadline = time.monotonic() + 60
-    while registry.version(model, VERSION) is None:
+    while (found := registry.version(model, VERSION)) is None or len(found.files) < files:
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the version never appeared"
         time.sleep(0.05)
 
 
 def interrupt(
-    registry: Registry, model: str, source: Path, signum: int
+    registry: Registry, model: str, source: Path, signum: int, files: int = 0
 ) -> tuple[subprocess.Popen[str], float, str]:
     """Start a publish of VERSION, stop it with ``signum`` at a random point once the version
     exists; returns the process, the seconds it took to exit after the signal, and stderr."""
     proc = start(
         registry, "publish", model, str(source), "--version", VERSION, "--concurrency", "4"
     )
-    wait_for_version(registry, model, proc)
+    wait_for_version(registry, model, proc, files)
     time.sleep(random.uniform(0.0, 0.3))
     sent = time.monotonic()
     proc.send_signal(signum)
@@ -150,7 +153,7 @@ def test_sigint_stops_uploads_within_two_seconds(
     registry, model = double_registry, "shards"
     registry.double.control.set_faults(latency_ms=300)
 
-    proc, took, stderr = interrupt(registry, model, many_files, signal.SIGINT)
+    proc, took, stderr = interrupt(registry, model, many_files, signal.SIGINT, files=4)
 
     print(f"SIGINT to exit: {took:.2f}s")  # the figure reported with the change
     assert proc.returncode == 130, stderr
