@@ -95,9 +95,10 @@ def resolve(backend: Backend, model: str, spec: str, *, incomplete: bool = False
     candidates = newest_first(backend.list_versions(model))
     if spec != LATEST:
         candidates = [v for v in candidates if versioning.satisfies(v.version, spec)]
-    for candidate in candidates:
-        if with_status(backend, candidate).complete:
-            return get_complete(backend, model, candidate.version)
+    for candidate in candidates:  # usually the first is complete: two requests
+        found = backend.get_version(model, candidate.version)
+        if found is not None and (found := with_status(backend, found)).complete:
+            return found
     raise NotFoundError(f"no complete version of {model} matches {spec!r}")
 
 
