@@ -57,7 +57,11 @@ def next_version(backend: Backend, request: PublishRequest, ci: CiContext) -> st
     _check_version_request(request, ci)
     existing = backend.list_versions(request.model)
     resumable = _resumable(existing, ci)
-    return resumable.version if resumable else _choose(request, ci, existing)
+    if resumable:
+        return resumable.version
+    version = _choose(request, ci, existing)
+    _incomplete(backend, request.model, version, existing)  # a complete one: exit 5, as publish
+    return version
 
 
 def publish(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gitlab_model_registry import catalog, files
 from gitlab_model_registry.backends import Backend
-from gitlab_model_registry.errors import UsageError
+from gitlab_model_registry.errors import Interrupted, UsageError
 from gitlab_model_registry.models import ModelVersion, RemoteFile, RunData
 from gitlab_model_registry.observer import NULL_OBSERVER, Observer
 
@@ -68,9 +68,12 @@ def download(
     partial.mkdir(parents=True)
     try:
         with observer.phase("download", f"Downloading {len(files)} file(s)"):
-            backend.download(
-                mv, files, partial, concurrency=concurrency, progress=observer.progress
-            )
+            try:
+                backend.download(
+                    mv, files, partial, concurrency=concurrency, progress=observer.progress
+                )
+            except Interrupted as stop:
+                raise stop.explained(f"nothing was written to {dest}") from None
         _move_into_place(partial, dest)
     finally:
         shutil.rmtree(partial, ignore_errors=True)

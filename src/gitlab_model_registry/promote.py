@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from gitlab_model_registry import catalog, gates, versioning
 from gitlab_model_registry.api import ci_tags
@@ -84,9 +85,8 @@ def promote(
             f"gates passed: {', '.join(map(str, checks)) or 'none given'}; {len(files)} file(s)"
         )
     try:
-        return _write(
-            source, target, request, ci, src, data, files, to_version, source_ref, observer
-        )
+        checked = _Checked(src, data, tuple(files), to_version, source_ref)
+        return _write(source, target, request, ci, checked, observer)
     except Interrupted as stop:
         again = f"gmr promote {request.model} {request.version} --to {to_version}"
         raise stop.explained(
@@ -95,18 +95,25 @@ def promote(
         ) from None
 
 
+class _Checked(NamedTuple):
+    """The source version once its gates passed, and where it goes."""
+
+    src: ModelVersion
+    data: RunData
+    files: tuple[RemoteFile, ...]
+    to_version: str
+    source_ref: str
+
+
 def _write(
     source: Backend,
     target: Backend,
     request: PromoteRequest,
     ci: CiContext,
-    src: ModelVersion,
-    data: RunData,
-    files: Sequence[RemoteFile],
-    to_version: str,
-    source_ref: str,
+    checked: _Checked,
     observer: Observer,
 ) -> PromoteResult:
+    src, data, files, to_version, source_ref = checked
     with observer.phase("create", f"Creating {request.model} {to_version}"):
         dst, resumed = _claim_target(target, request.model, to_version, source_ref, files, ci)
     with observer.phase("copy", f"Copying {len(files)} file(s)"):
