@@ -12,9 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from gitlab_model_registry import __version__, files, metadata, versioning
+from gitlab_model_registry import __version__, catalog, files, metadata, selection, versioning
 from gitlab_model_registry.backends import Backend
-from gitlab_model_registry.errors import ConflictError, UsageError, VersionTakenError
+from gitlab_model_registry.errors import (
+    ConflictError,
+    Interrupted,
+    Problems,
+    UsageError,
+    VersionTakenError,
+)
 from gitlab_model_registry.models import (
     CiContext,
     ModelVersion,
@@ -50,6 +56,8 @@ class PublishRequest:
     concurrency: int = 4
     dry_run: bool = False
     max_file_size: int | None = None
+    exclude: Sequence[str] = ()
+    include: Sequence[str] = ()
 
 
 def next_version(backend: Backend, request: PublishRequest, ci: CiContext) -> str:
@@ -57,7 +65,11 @@ def next_version(backend: Backend, request: PublishRequest, ci: CiContext) -> st
     _check_version_request(request, ci)
     existing = backend.list_versions(request.model)
     resumable = _resumable(existing, ci)
-    return resumable.version if resumable else _choose(request, ci, existing)
+    if resumable:
+        return resumable.version
+    version = _choose(request, ci, existing)
+    _incomplete(backend, request.model, version, existing)  # a complete one: exit 5, as publish
+    return version
 
 
 def publish(
@@ -67,13 +79,14 @@ def publish(
     observer: Observer = NULL_OBSERVER,
 ) -> PublishResult:
     """Create (or resume) a model version, upload its files, log its metadata, link its job."""
-    _check_version_request(request, ci)
-    upload_files = files.collect(request.paths, max_file_size=request.max_file_size)
+    left_out: list[str] = []
+    upload_files = check_publish(request, ci, backend.kind, left_out)
     with observer.phase("resolve", "Resolving model and version"):
         model = backend.get_model(request.model)
         existing = backend.list_versions(request.model) if model else []
         resumable = _resumable(existing, ci)
         version = resumable.version if resumable else _choose(request, ci, existing)
+        resumable = resumable or _incomplete(backend, request.model, version, existing)
         plan = PublishPlan(
             backend=backend.describe(),
             model=request.model,
@@ -83,16 +96,36 @@ def publish(
             files=upload_files,
             params=request.params,
             metrics=request.metrics,
+            left_out=tuple(sorted(left_out)),
         )
         observer.log(_plan_line(plan))
+        if left_out:
+            observer.log(f"left out: {selection.summary(plan.left_out)}")
     if request.dry_run:
         return PublishResult(plan=plan, model_version=None, dry_run=True)
+    try:
+        return _write(backend, request, ci, plan, resumable, observer)
+    except Interrupted as stop:
+        raise stop.explained(
+            f"{request.model} {plan.version} is incomplete; finish it with: "
+            + catalog.finish_command(request.model, plan.version, request.paths)
+        ) from None
+
+
+def _write(
+    backend: Backend,
+    request: PublishRequest,
+    ci: CiContext,
+    plan: PublishPlan,
+    resumable: ModelVersion | None,
+    observer: Observer,
+) -> PublishResult:
     with observer.phase("create", "Creating the model version"):
-        if model is None:
+        if plan.create_model:
             backend.create_model(request.model, "")
-        mv = resumable or _create_version(backend, request, ci, version, observer)
-    with observer.phase("upload", f"Uploading {len(upload_files)} file(s)"):
-        uploaded, skipped = _upload(backend, mv, upload_files, request.concurrency, observer)
+        mv = resumable or _create_version(backend, request, ci, plan.version, observer)
+    with observer.phase("upload", f"Uploading {len(plan.files)} file(s)"):
+        uploaded, skipped = _upload(backend, mv, plan.files, request.concurrency, observer)
     with observer.phase("metadata", "Logging params, metrics and the CI link"):
         run_data = RunData(request.params, request.metrics, ci_tags(ci))
         backend.log_run_data(mv.run_id, run_data)
@@ -101,8 +134,48 @@ def publish(
             f"{len(run_data.tags)} tag(s)"
             + (f", linked to CI job {ci.job_id}" if ci.job_id else "")
         )
-    mv = replace(mv, package_url=backend.package_url(mv))
+        backend.finish_version(mv)  # the last step: only now do readers see the version
+        observer.log(f"{mv.model} {mv.version} is complete")
+    mv = replace(mv, package_url=backend.package_url(mv), complete=True)
     return PublishResult(plan=plan, model_version=mv, uploaded=uploaded, skipped=skipped)
+
+
+def _incomplete(
+    backend: Backend, model: str, version: str, existing: Sequence[ModelVersion]
+) -> ModelVersion | None:
+    """An explicit version that exists: resumed if its publish never finished, else a conflict."""
+    found = next((mv for mv in existing if mv.version == version), None)
+    if found is None:
+        return None
+    found = backend.get_version(model, version) or found
+    if catalog.with_status(backend, found).complete:
+        raise ConflictError(
+            f"version {version} of {model} already exists",
+            hint="publish a new version (--bump) or choose another --version",
+        )
+    return found
+
+
+def check_publish(
+    request: PublishRequest, ci: CiContext, kind: str, left_out: list[str] | None = None
+) -> tuple[UploadFile, ...]:
+    """Every local check of a publish, all problems reported at once; returns the files
+    (and appends to ``left_out`` the ones the selection rules leave out)."""
+    problems = Problems()
+    upload_files: tuple[UploadFile, ...] = ()
+    with problems.check():
+        _check_version_request(request, ci)
+    if kind == "gitlab":
+        problems.found += files.gitlab_model_name_problems(request.model)
+    with problems.check():
+        upload_files = files.collect(
+            request.paths,
+            max_file_size=request.max_file_size,
+            rules=selection.Rules(request.exclude, request.include),
+            left_out=left_out,
+        )
+    problems.raise_any()
+    return upload_files
 
 
 def _check_version_request(request: PublishRequest, ci: CiContext) -> None:
@@ -135,7 +208,7 @@ def _create_version(
     backend: Backend, request: PublishRequest, ci: CiContext, version: str, observer: Observer
 ) -> ModelVersion:
     publish_id = uuid.uuid4().hex
-    tags = {**ci_tags(ci), PUBLISH_ID_TAG: publish_id}
+    tags = {**ci_tags(ci), PUBLISH_ID_TAG: publish_id, **catalog.completion_tags()}
     description = request.description or _default_description(ci)
     bumped = request.version in (None, versioning.AUTO) and not _pinned_by_ci(request, ci)
     for _ in range(MAX_VERSION_ATTEMPTS):
@@ -174,13 +247,23 @@ def _upload(
     observer: Observer,
 ) -> tuple[tuple[RemoteFile, ...], tuple[RemoteFile, ...]]:
     present = {f.name: f for f in backend.list_files(mv)}
-    todo, skipped = [], []
+    wanted = {f.remote_name: f for f in upload_files}
+    todo, skipped, differing = [], [], [n for n in present if n not in wanted]
     for local in upload_files:
         remote = present.get(local.remote_name)
-        if remote and remote.size == local.size and remote.sha256 == files.sha256_file(local.path):
+        if remote is None or remote.sha256 is None:  # never stored, or stored unverified
+            todo.append(local)
+        elif remote.size == local.size and remote.sha256 == files.sha256_file(local.path):
             skipped.append(remote)
         else:
-            todo.append(local)
+            differing.append(local.remote_name)
+    if differing:
+        raise ConflictError(
+            f"{mv.model} {mv.version} already holds other files than this publish "
+            f"({', '.join(sorted(differing)[:3])}{', …' if len(differing) > 3 else ''})",
+            hint="an incomplete version is finished only with the same files; "
+            "publish a new version (--bump) instead",
+        )
     if skipped:
         observer.log(f"{len(skipped)} file(s) already stored with the same sha256, skipped")
     observer.transfer(len(todo), sum(f.size for f in todo))

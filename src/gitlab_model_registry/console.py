@@ -148,6 +148,7 @@ def render_publish(result: PublishResult, *, as_json: bool) -> str:
             f"dry run: would {'resume' if plan.resume else 'create'} {plan.model} {plan.version}"
         ]
         lines += [f"  {f.remote_name} ({human_size(f.size)})" for f in plan.files]
+        lines += [f"  left out: {name}" for name in plan.left_out]
         lines.append(
             f"  {len(plan.params)} param(s), {len(plan.metrics)} metric(s); nothing was written"
         )
@@ -171,6 +172,7 @@ def publish_json(result: PublishResult) -> dict[str, Any]:
         "created_model": plan.create_model,
         "resumed": plan.resume,
         "files": [{"name": f.remote_name, "size": f.size} for f in plan.files],
+        "left_out": list(plan.left_out),
         "params": plan.params,
         "metrics": plan.metrics,
     }
@@ -248,11 +250,17 @@ def render_download(result: DownloadResult, *, as_json: bool) -> str:
     return f"Downloaded {mv.model} {mv.version}: {len(result.files)} file(s), {size} into {result.dest}"
 
 
+_INCOMPLETE = "  (incomplete: its publish did not finish)"
+
+
 def render_versions(found: list[ModelVersion], *, as_json: bool) -> str:
     if as_json:
         return _dump([asdict(mv) for mv in found])
     width = max((len(mv.version) for mv in found), default=0)
-    return "\n".join(f"{mv.version:<{width}}  {_created(mv)}  {_link(mv)}" for mv in found)
+    return "\n".join(
+        f"{mv.version:<{width}}  {_created(mv)}  {_link(mv)}" + ("" if mv.complete else _INCOMPLETE)
+        for mv in found
+    )
 
 
 def render_show(details: VersionDetails, *, as_json: bool) -> str:
@@ -268,6 +276,10 @@ def render_show(details: VersionDetails, *, as_json: bool) -> str:
             }
         )
     lines = [f"{mv.model} {mv.version}  ({_link(mv)})", f"  created: {_created(mv)}"]
+    if not mv.complete:
+        lines.append(
+            "  status: incomplete (its publish did not finish; publish it again to finish it)"
+        )
     if mv.description:
         lines.append(f"  description: {mv.description}")
     if job := run.tags.get("ci.job_url") or run.tags.get("gitlab.CI_JOB_ID"):

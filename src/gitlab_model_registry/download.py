@@ -7,15 +7,13 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import semver
-
-from gitlab_model_registry import versioning
+from gitlab_model_registry import catalog, files
 from gitlab_model_registry.backends import Backend
-from gitlab_model_registry.errors import NotFoundError, UsageError
+from gitlab_model_registry.errors import Interrupted, UsageError
 from gitlab_model_registry.models import ModelVersion, RemoteFile, RunData
 from gitlab_model_registry.observer import NULL_OBSERVER, Observer
 
-LATEST = "latest"
+LATEST = catalog.LATEST
 
 
 @dataclass(frozen=True)
@@ -33,32 +31,18 @@ class VersionDetails:
 
 
 def versions(backend: Backend, model: str) -> list[ModelVersion]:
-    """Every version of ``model``, newest (highest semver) first."""
-    if backend.get_model(model) is None:
-        raise NotFoundError(f"model {model!r} not found on {backend.describe()}")
-    found = [v for v in backend.list_versions(model) if versioning.is_semver(v.version)]
-    return sorted(found, key=lambda v: semver.Version.parse(v.version), reverse=True)
+    """Every version of ``model``, newest (highest semver) first, incomplete ones marked."""
+    return catalog.all_versions(backend, model)
 
 
 def resolve(backend: Backend, model: str, spec: str) -> ModelVersion:
-    """The version named by ``spec``: an exact semver, ``latest``, or a constraint (``>=1.2,<2``)."""
-    if versioning.is_semver(spec):
-        chosen = spec
-    else:
-        candidates = [v.version for v in versions(backend, model)]
-        if spec != LATEST:
-            candidates = [v for v in candidates if versioning.satisfies(v, spec)]
-        if not candidates:
-            raise NotFoundError(f"no version of {model} matches {spec!r}")
-        chosen = candidates[0]
-    found = backend.get_version(model, chosen)
-    if found is None:
-        raise NotFoundError(f"{model} {chosen} not found on {backend.describe()}")
-    return found
+    """The complete version named by ``spec``: a semver, ``latest``, or a constraint."""
+    return catalog.resolve(backend, model, spec)
 
 
 def show(backend: Backend, model: str, spec: str) -> VersionDetails:
-    mv = resolve(backend, model, spec)
+    """A version's details; an exact semver is shown even when incomplete (and says so)."""
+    mv = catalog.resolve(backend, model, spec, incomplete=True)
     files = tuple(backend.list_files(mv))
     return VersionDetails(mv, files, backend.get_run_data(mv.run_id) if mv.run_id else RunData())
 
@@ -74,6 +58,7 @@ def download(
     observer: Observer = NULL_OBSERVER,
 ) -> DownloadResult:
     """Download a version's files into ``dest``, which appears only once complete and verified."""
+    catalog.check_spec(spec)
     _check_destination(dest, force)
     with observer.phase("resolve", f"Resolving {model} {spec}"):
         mv = resolve(backend, model, spec)
@@ -89,9 +74,12 @@ def download(
     try:
         with observer.phase("download", f"Downloading {len(files)} file(s)"):
             observer.transfer(len(files), sum(f.size for f in files))
-            backend.download(
-                mv, files, partial, concurrency=concurrency, progress=observer.progress
-            )
+            try:
+                backend.download(
+                    mv, files, partial, concurrency=concurrency, progress=observer.progress
+                )
+            except Interrupted as stop:
+                raise stop.explained(f"nothing was written to {dest}") from None
         _move_into_place(partial, dest)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
@@ -105,6 +93,9 @@ def _check_destination(dest: Path, force: bool) -> None:
         raise UsageError(
             f"{dest} is not empty", hint="choose an empty --dest, or pass --force to replace it"
         )
+    problems = files.output_dir_problems(dest, "--dest")
+    if problems:
+        raise UsageError(problems[0], hint="choose a folder you can write to")
 
 
 def _move_into_place(partial: Path, dest: Path) -> None:

@@ -6,6 +6,9 @@ contain secrets: callers pass token *kinds* ("API token", "CI job token"), never
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
 
 class GmrError(Exception):
     """Base class: an error the user can act on. ``exit_code`` follows the design's table."""
@@ -25,6 +28,39 @@ class UsageError(GmrError):
     """Bad flag, bad semver, missing token or configuration, nothing to upload (exit 2)."""
 
     exit_code = 2
+
+
+class LocalProblems(UsageError):
+    """Several things wrong before anything remote happened; ``problems`` lists each (exit 2).
+
+    The message is the first problem and how many more there are; the CLI prints them all.
+    """
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        more = len(problems) - 1
+        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        super().__init__(f"{problems[0]}{suffix}")
+        self.problems = tuple(problems)
+
+
+class Problems:
+    """Runs local checks one after another and reports every problem they find at once."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    @contextmanager
+    def check(self) -> Iterator[None]:
+        try:
+            yield
+        except LocalProblems as error:
+            self.found += error.problems
+        except UsageError as error:
+            self.found.append(f"{error.message} — {error.hint}" if error.hint else error.message)
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise LocalProblems(self.found)
 
 
 class RegistryError(GmrError):
@@ -59,3 +95,20 @@ class GateError(ConflictError):
 
 class VersionTakenError(ConflictError):
     """The version was created meanwhile by someone else; publish recomputes and retries."""
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived: transfers are cancelled and the command stops (exit 128+N).
+
+    A ``BaseException``, like ``KeyboardInterrupt``, so no ``except Exception`` swallows it;
+    ``detail`` says what is left unfinished (set by the use case that was interrupted).
+    """
+
+    def __init__(self, signum: int, detail: str = "") -> None:
+        super().__init__(signum, detail)
+        self.signum = signum
+        self.detail = detail
+        self.exit_code = 128 + signum
+
+    def explained(self, detail: str) -> Interrupted:
+        return Interrupted(self.signum, detail)

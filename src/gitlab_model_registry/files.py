@@ -12,39 +12,44 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import UsageError
+from ._threads import check_cancelled
+from .errors import LocalProblems
 from .models import UploadFile
+from .selection import DEFAULT_RULES, Rules
 
 CHUNK_SIZE = 1024 * 1024
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 # GitLab's rule for an ml_model package file name (reference/gitlab-api.md §2), per path part.
 _GITLAB_NAME_CHAR = re.compile(r"[A-Za-z0-9._+\- ]")
 _ALLOWED_CHARS = "letters A-Z a-z, digits, '.', '_', '-', '+' and spaces"
+# GitLab's model name rule (the package-name format, ASCII \w; reference/gitlab-api.md §4).
+_GITLAB_MODEL_NAME = re.compile(r"@?(?:[\w.+-]*/)*[\w.-]+@?(?:[\w.+-]*/)*[\w.-]*", re.ASCII)
+_MAX_MODEL_NAME = 255
 
 
-class InvalidSelection(UsageError):
+class InvalidSelection(LocalProblems):
     """The PATHs cannot be uploaded; ``problems`` lists every reason, the message the first."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        more = len(problems) - 1
-        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-        super().__init__(f"{problems[0]}{suffix}")
-        self.problems = tuple(problems)
 
 
 def collect(
-    paths: Sequence[str | os.PathLike[str]], *, max_file_size: int | None = None
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    max_file_size: int | None = None,
+    rules: Rules = DEFAULT_RULES,
+    left_out: list[str] | None = None,
 ) -> tuple[UploadFile, ...]:
     """The files to upload, sorted by remote name; raises InvalidSelection listing every problem.
 
     A file is stored under its base name; a directory's files under their POSIX path relative to
     it (``model/weights/a.bin`` -> ``weights/a.bin``). Symlinks inside a directory are followed
     to files within that directory; links to directories or out of the tree are problems.
+    Files the ``rules`` leave out (``selection``) are appended to ``left_out``.
     """
     found: list[UploadFile] = []
     problems: list[str] = []
+    skipped = [] if left_out is None else left_out
     for given in paths:
-        _collect_path(Path(given), found, problems)
+        _collect_path(Path(given), found, problems, (rules, skipped))
     if not found and not problems:
         problems.append("nothing to upload: pass at least one file or directory as PATH")
     problems += _name_problems(found) + _duplicate_problems(found)
@@ -54,7 +59,12 @@ def collect(
     return tuple(sorted(found, key=lambda f: f.remote_name))
 
 
-def _collect_path(given: Path, found: list[UploadFile], problems: list[str]) -> None:
+_Selecting = tuple[Rules, list[str]]
+
+
+def _collect_path(
+    given: Path, found: list[UploadFile], problems: list[str], selecting: _Selecting
+) -> None:
     try:
         info = given.stat()
     except FileNotFoundError:
@@ -65,14 +75,17 @@ def _collect_path(given: Path, found: list[UploadFile], problems: list[str]) -> 
         problems.append(f"{_show(given)} cannot be read ({error.strerror}): check its permissions")
         return
     if stat.S_ISDIR(info.st_mode):
-        _collect_directory(given, found, problems)
+        _collect_directory(given, found, problems, selecting)
     else:
         _add_file(given, given.name, info, found, problems)
 
 
-def _collect_directory(root: Path, found: list[UploadFile], problems: list[str]) -> None:
+def _collect_directory(
+    root: Path, found: list[UploadFile], problems: list[str], selecting: _Selecting
+) -> None:
+    rules, left_out = selecting
     real_root = os.path.realpath(root)
-    before = (len(found), len(problems))
+    before = (len(found), len(problems), len(left_out))
     pending = [(root, "")]
     while pending:
         directory, prefix = pending.pop()
@@ -84,14 +97,19 @@ def _collect_directory(root: Path, found: list[UploadFile], problems: list[str])
             continue
         for entry in entries:
             path, remote = Path(entry.path), prefix + entry.name
-            if entry.is_symlink():
+            is_folder = entry.is_dir(follow_symlinks=False)
+            if rules.leaves_out_folder(remote) if is_folder else rules.leaves_out(remote):
+                left_out.append(remote + "/" if is_folder else remote)
+            elif entry.is_symlink():
                 _add_link(path, remote, real_root, found, problems)
             elif entry.is_dir(follow_symlinks=False):
                 pending.append((path, remote + "/"))
             else:
                 _add_file(path, remote, entry.stat(follow_symlinks=False), found, problems)
-    if (len(found), len(problems)) == before:
-        problems.append(f"directory {_show(root)} contains no files: nothing to upload from it")
+    if (len(found), len(problems)) == before[:2]:
+        why = "has every file left out (--exclude, VCS folders)"
+        why = why if len(left_out) > before[2] else "contains no files"
+        problems.append(f"directory {_show(root)} {why}: nothing to upload from it")
 
 
 def _add_link(
@@ -174,6 +192,38 @@ def _size_problems(found: Sequence[UploadFile], limit: int | None) -> list[str]:
     ]
 
 
+def gitlab_model_name_problems(name: str) -> list[str]:
+    """Why GitLab would refuse ``name`` as a model name, if it would."""
+    if len(name) <= _MAX_MODEL_NAME and _GITLAB_MODEL_NAME.fullmatch(name):
+        return []
+    return [
+        f"model name {name!r} is refused by GitLab: use letters, digits, '.', '_' and '-' "
+        f"(at most {_MAX_MODEL_NAME} characters)"
+    ]
+
+
+def output_file_problems(path: Path, flag: str) -> list[str]:
+    """Why ``path`` (written by ``flag``, e.g. --dotenv) cannot be written, if it cannot."""
+    parent = path.absolute().parent
+    if path.is_dir():
+        return [f"{flag} {_show(path)} is a directory: name a file"]
+    if not parent.is_dir():
+        return [f"{flag} {_show(path)}: folder {_show(parent)} does not exist: create it first"]
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return [f"{flag} {_show(path)} cannot be written: check the permissions"]
+    return []
+
+
+def output_dir_problems(path: Path, flag: str) -> list[str]:
+    """Why folder ``path`` (created by ``flag``) cannot be created or written, if it cannot."""
+    parent = path.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        return [f"{flag} {_show(path)}: cannot write in {_show(parent)}: check the permissions"]
+    return []
+
+
 def _show(path: Path) -> str:
     # repr keeps a message on one line whatever characters a file name holds.
     return repr(os.fspath(path))
@@ -221,6 +271,7 @@ class HashingReader:
 
     def __iter__(self) -> Iterator[bytes]:
         while chunk := self.read(CHUNK_SIZE):
+            check_cancelled()  # an interrupted command stops its uploads between chunks
             yield chunk
 
     def __len__(self) -> int:

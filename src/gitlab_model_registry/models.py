@@ -56,7 +56,11 @@ class RegisteredModel:
 
 @dataclass(frozen=True)
 class ModelVersion:
-    """One version of a model. ``version`` is the semver; ``version_id`` the backend's own id."""
+    """One version of a model. ``version`` is the semver; ``version_id`` the backend's own id.
+
+    ``complete`` is False for a version whose publish has not finished (see ``catalog``); it is
+    True until a reader has looked the version's run up.
+    """
 
     model: str
     version: str
@@ -67,6 +71,7 @@ class ModelVersion:
     web_url: str = ""
     package_url: str = ""
     created_at: str = ""
+    complete: bool = True
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,7 @@ class PublishPlan:
     files: tuple[UploadFile, ...]
     params: dict[str, str]
     metrics: dict[str, float]
+    left_out: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

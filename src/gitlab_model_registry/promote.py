@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
-from gitlab_model_registry import gates, versioning
+from gitlab_model_registry import catalog, gates, versioning
 from gitlab_model_registry.api import ci_tags
 from gitlab_model_registry.backends import Backend
-from gitlab_model_registry.errors import ConflictError, NotFoundError, UsageError, VersionTakenError
+from gitlab_model_registry.errors import ConflictError, Interrupted, UsageError, VersionTakenError
 from gitlab_model_registry.models import CiContext, ModelVersion, RemoteFile, RunData
 from gitlab_model_registry.observer import NULL_OBSERVER, Observer
 
@@ -53,6 +54,12 @@ def target_version(request: PromoteRequest) -> str:
     return str(source)
 
 
+def check_gates(request: PromoteRequest) -> None:
+    """Fail on a malformed --require before any request."""
+    for gate in request.gates:
+        gates.parse(gate)
+
+
 def promote(
     source: Backend,
     target: Backend,
@@ -70,17 +77,43 @@ def promote(
             f"{request.version} is already that version", hint="pass --to or --release"
         )
     with observer.phase("resolve", f"Checking {request.model} {request.version}"):
-        src = source.get_version(request.model, request.version)
-        if src is None:
-            raise NotFoundError(
-                f"{request.model} {request.version} not found on {source.describe()}"
-            )
+        src = catalog.get_complete(source, request.model, request.version)
         data = source.get_run_data(src.run_id)
         gates.check(checks, data.metrics, f"{request.model} {request.version}")
         files = source.list_files(src)
         observer.log(
             f"gates passed: {', '.join(map(str, checks)) or 'none given'}; {len(files)} file(s)"
         )
+    try:
+        checked = _Checked(src, data, tuple(files), to_version, source_ref)
+        return _write(source, target, request, ci, checked, observer)
+    except Interrupted as stop:
+        again = f"gmr promote {request.model} {request.version} --to {to_version}"
+        raise stop.explained(
+            f"{request.model} {to_version} is incomplete; finish it with: {again}"
+            + (f" --to-project {request.to_project}" if request.to_project else "")
+        ) from None
+
+
+class _Checked(NamedTuple):
+    """The source version once its gates passed, and where it goes."""
+
+    src: ModelVersion
+    data: RunData
+    files: tuple[RemoteFile, ...]
+    to_version: str
+    source_ref: str
+
+
+def _write(
+    source: Backend,
+    target: Backend,
+    request: PromoteRequest,
+    ci: CiContext,
+    checked: _Checked,
+    observer: Observer,
+) -> PromoteResult:
+    src, data, files, to_version, source_ref = checked
     with observer.phase("create", f"Creating {request.model} {to_version}"):
         dst, resumed = _claim_target(target, request.model, to_version, source_ref, files, ci)
     with observer.phase("copy", f"Copying {len(files)} file(s)"):
@@ -94,6 +127,7 @@ def promote(
         tags = {k: v for k, v in data.tags.items() if not k.startswith(_NOT_COPIED)}
         tags |= ci_tags(ci) | {PROMOTED_FROM: source_ref}
         target.log_run_data(dst.run_id, RunData(data.params, data.metrics, tags))
+        target.finish_version(dst)
     dst = replace(dst, package_url=target.package_url(dst))
     skipped = tuple(f for f in files if f not in todo)
     return PromoteResult(src, dst, tuple(copied), skipped, resumed)
@@ -112,7 +146,7 @@ def _claim_target(
         target.create_model(model, "")
     existing = target.get_version(model, version)
     if existing is None:
-        tags = ci_tags(ci) | {PROMOTED_FROM: source_ref}
+        tags = ci_tags(ci) | {PROMOTED_FROM: source_ref} | catalog.completion_tags()
         description = f"Promoted from {source_ref}"
         try:
             return target.create_version(model, version, description, tags), False

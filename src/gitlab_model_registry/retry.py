@@ -18,6 +18,7 @@ from typing import TypeVar
 import requests
 import urllib3.exceptions
 
+from gitlab_model_registry._threads import check_cancelled
 from gitlab_model_registry.errors import RegistryError
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -108,6 +109,7 @@ class Retrier:
                 reason = transient_reason(error)
                 if reason is None:
                     raise
+            check_cancelled()  # an interrupted command retries nothing
             if number + 1 < attempts:
                 delay = self.policy.delay(number, reason.retry_after)
                 self._notify(

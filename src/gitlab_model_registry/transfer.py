@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 import requests
 
-from gitlab_model_registry._threads import parallel
+from gitlab_model_registry._threads import check_cancelled, parallel
 from gitlab_model_registry.backends import ProgressCallback
 from gitlab_model_registry.errors import IntegrityError
 from gitlab_model_registry.files import HashingReader
@@ -71,6 +71,7 @@ class _Relay:
     def __iter__(self) -> Iterator[bytes]:
         done = 0
         for chunk in self._response.iter_content(CHUNK):
+            check_cancelled()
             self._digest.update(chunk)
             done += len(chunk)
             self._on_bytes(done)
@@ -283,6 +284,7 @@ def _copy_body(
     on_bytes: Callable[[int], None],
 ) -> int:
     for chunk in response.iter_content(CHUNK):
+        check_cancelled()
         out.write(chunk)
         digest.update(chunk)
         done += len(chunk)

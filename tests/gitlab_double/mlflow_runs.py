@@ -105,8 +105,10 @@ def update_run(request: Request) -> Response:
     status = params.get("status")
     if status is not None and status not in STATUSES:
         raise grape("status does not have a valid value")
+    # CandidateRepository#update (lib/api/ml/mlflow/runs.rb, app/.../candidate_repository.rb):
+    # status and end_time change only when given (and non-empty), the status is stored as sent.
     run.status = status or run.status
-    run.end_time = as_int(params, "end_time", run.end_time)
+    run.end_time = as_int(params, "end_time", None) or run.end_time
     return Response(body={"run_info": render.run_info(request.base_url, project, run)})
 
 

@@ -153,3 +153,40 @@ def test_an_explicit_version_ignores_a_bump_from_the_environment(
 
     assert code == 2
     assert "'v9' is not a semantic version" in err and "exclusive" not in err
+
+
+def test_every_local_problem_of_a_publish_is_listed_one_a_line_before_any_request(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    args = ["publish", "my model", str(tmp_path / "missing.bin"), "--metric", "acc=high"]
+    args += ["--version", "1.0", "--dotenv", str(tmp_path / "nodir" / "model.env")]
+
+    code, out, err = run(capsys, *args, *GITLAB)
+
+    lines = err.strip().splitlines()
+    assert code == 2 and out == ""
+    assert all(line.startswith("error: ") for line in lines)
+    expected = ["acc", "--dotenv", "not a semantic version", "'my model'", "missing.bin"]
+    for needle in expected:
+        assert sum(needle in line for line in lines) == 1, (needle, err)
+    assert len(lines) == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["download", "m", ">>1", "--dest", "{tmp}/d"], "version constraint '>>1'"),
+        (["download", "m", "latest", "--dest", "{tmp}/file.bin/d"], "--dest"),
+        (["promote", "m", "1.0.0-rc.1", "--release", "--dotenv", "{tmp}/no/x.env"], "--dotenv"),
+        (["show", "m", ">>1"], "version constraint"),
+    ],
+)
+def test_reader_usage_errors_exit_2_before_any_request(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str], message: str
+) -> None:
+    (tmp_path / "file.bin").write_bytes(b"x")
+
+    code, _, err = run(capsys, *[a.replace("{tmp}", str(tmp_path)) for a in args], *GITLAB)
+
+    assert code == 2, err
+    assert message in err and len(err.strip().splitlines()) == 1

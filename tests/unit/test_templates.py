@@ -542,3 +542,12 @@ def test_pipeline_releases_semantic_version_tags(tag: str, released: bool) -> No
     pattern = re.fullmatch(r"\$CI_COMMIT_TAG =~ /(.+)/", rule["if"])
     assert pattern
     assert bool(re.search(pattern[1], tag)) is released
+
+
+def test_exclude_and_include_reach_gmr_as_json_arrays_and_default_to_none() -> None:
+    _, job = interpolated_job(exclude=["*.tmp", "logs/"], include=["logs/keep.txt"])
+    assert json.loads(job["variables"]["GMR_EXCLUDE"]) == ["*.tmp", "logs/"]
+    assert json.loads(job["variables"]["GMR_INCLUDE"]) == ["logs/keep.txt"]
+    _, job = interpolated_job()
+    assert json.loads(job["variables"]["GMR_EXCLUDE"]) == []
+    assert json.loads(job["variables"]["GMR_INCLUDE"]) == []

@@ -105,3 +105,11 @@ class Backend(Protocol):
     def get_run_data(self, run_id: str) -> RunData:
         """Params, latest metric values and tags of the run."""
         ...
+
+    def run_status(self, run_id: str) -> str:
+        """The run's status as the registry reports it: RUNNING, FINISHED, FAILED, KILLED…"""
+        ...
+
+    def finish_version(self, mv: ModelVersion) -> None:
+        """Mark the version complete: finish its run (status FINISHED, end time now)."""
+        ...

@@ -73,6 +73,44 @@ def mlflow_errors(action: str) -> Iterator[None]:
         raise translate(code, str(exc), action) from exc
     except (RequestException, OSError) as exc:
         raise RegistryError(f"{action} failed: {scrub(str(exc))}") from exc
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] not in ("sqlalchemy", "sqlite3", "alembic"):
+            raise
+        # The database of a local registry: its first line, without SQL or a web link.
+        first = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise RegistryError(f"{action} failed: the registry database said: {first}") from exc
+
+
+def local_database(tracking_uri: str) -> Path | None:
+    """The file of a local SQLite registry (``sqlite:///<path>``), else None."""
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    path = tracking_uri[len("sqlite:///") :].split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+def check_writable_database(database: Path) -> None:
+    """Refuse, in one line and at once, a registry file SQLite could not write: MLflow would
+    retry for minutes, then fail with raw SQL (or create missing folders)."""
+    hint = "choose a writable place with --tracking-uri sqlite:///<path>/mlruns.db"
+    folder = database.absolute().parent
+    if not folder.is_dir():
+        raise UsageError(
+            f"the local registry {database} cannot be created: folder {folder} does not exist",
+            hint=f"create it, or {hint}",
+        )
+    try:
+        if database.exists():
+            with database.open("r+b"):
+                pass
+        else:
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+    except OSError as exc:
+        what = "is read-only" if database.exists() else f"cannot be created in {folder}"
+        raise UsageError(
+            f"the local registry {database} {what} ({exc.strerror})", hint=hint
+        ) from None
 
 
 def translate(code: str, message: str, action: str) -> GmrError:

@@ -12,6 +12,8 @@ for it.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -32,7 +34,9 @@ from gitlab_model_registry.backends._mlflow_support import (
     SHA256_HASHED_TAG_PREFIX,
     SHA256_TAG_PREFIX,
     AlreadyExistsError,
+    check_writable_database,
     iso_time,
+    local_database,
     mlflow_errors,
     scrub,
     search_literal,
@@ -103,11 +107,21 @@ class MlflowBackend:
         )
         self._artifact_uris: dict[str, str] = {}
 
+    def _absent(self) -> bool:
+        """A local registry whose file does not exist yet: reads find nothing and create
+        nothing (``--dry-run``, ``next-version`` and ``versions`` write no ``mlruns.db``)."""
+        database = local_database(self.tracking_uri)
+        return self._opened is None and database is not None and not database.exists()
+
     @property
     def _client(self) -> Any:
         with self._opening:  # the first use may come from upload threads
             if self._opened is None:
                 from mlflow import MlflowClient
+
+                database = local_database(self.tracking_uri)
+                if database is not None:
+                    check_writable_database(database)
 
                 with mlflow_errors(f"opening {self.describe()}"):
                     self._opened = (
@@ -123,6 +137,8 @@ class MlflowBackend:
     # -- models --------------------------------------------------------------------------
 
     def get_model(self, name: str) -> RegisteredModel | None:
+        if self._absent():
+            return None
         try:
             with mlflow_errors(f"looking up model {name!r}"):
                 found = self._client.get_registered_model(name)
@@ -142,10 +158,14 @@ class MlflowBackend:
     # -- versions ------------------------------------------------------------------------
 
     def list_versions(self, model: str) -> list[ModelVersion]:
+        if self._absent():
+            return []
         found = (self._to_version(mv) for mv in self._search_versions(model))
         return [mv for mv in found if mv is not None]
 
     def get_version(self, model: str, version: str) -> ModelVersion | None:
+        if self._absent():
+            return None
         try:
             with mlflow_errors(f"looking up model {model!r}"):
                 aliases = dict(self._client.get_registered_model(model).aliases or {})
@@ -347,6 +367,18 @@ class MlflowBackend:
             metrics={k: float(v) for k, v in data.metrics.items()},
             tags=tags,
         )
+
+    def run_status(self, run_id: str) -> str:
+        with mlflow_errors(f"reading run {run_id}"):
+            return str(self._client.get_run(run_id).info.status)
+
+    def finish_version(self, mv: ModelVersion) -> None:
+        # set_terminated writes "View run … at: <url>" to stdout, which holds only our result.
+        with (
+            mlflow_errors(f"finishing run {mv.run_id} of version {mv.version}"),
+            contextlib.redirect_stdout(io.StringIO()),
+        ):
+            self._client.set_terminated(mv.run_id, "FINISHED")
 
     # -- conversions ---------------------------------------------------------------------
 

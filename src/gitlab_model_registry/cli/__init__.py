@@ -9,15 +9,18 @@ from __future__ import annotations
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 from collections.abc import Mapping
+from typing import Any
 
 import click
 
-from gitlab_model_registry import __version__
+from gitlab_model_registry import __version__, _threads
 from gitlab_model_registry.cli import lifecycle, publish
 from gitlab_model_registry.console import use_color
-from gitlab_model_registry.errors import GmrError
+from gitlab_model_registry.errors import GmrError, Interrupted, LocalProblems
 
 _SHOW_TRACEBACK = 2
 
@@ -55,8 +58,13 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbosity >= 2 else logging.WARNING, format="%(message)s"
     )
+    # urllib3's raw "Retrying (Retry(total=3, …))" lines (under mlflow's client): shown from -v.
+    logging.getLogger("urllib3").setLevel(logging.DEBUG if verbosity else logging.ERROR)
+    previous = _stop_on_signals()
     try:
         cli.main(args=argv, prog_name="gmr", standalone_mode=False)
+    except Interrupted as stop:
+        _stop(stop)
     except click.exceptions.Abort:
         _fail("aborted", 130)
     except click.UsageError as error:
@@ -65,6 +73,10 @@ def main(argv: list[str] | None = None) -> None:
         _fail(error.format_message(), 2, hint=f"see: {path} --help")
     except click.ClickException as error:
         _fail(error.format_message(), 2)
+    except LocalProblems as error:
+        for problem in error.problems[:-1]:  # every problem found before any request, one a line
+            click.echo(f"{_error_prefix()} {problem}", err=True)
+        _fail(error.problems[-1], error.exit_code, hint=error.hint)
     except GmrError as error:
         if verbosity >= _SHOW_TRACEBACK:
             logging.exception("traceback")
@@ -77,7 +89,39 @@ def main(argv: list[str] | None = None) -> None:
             1,
             hint="re-run with -vv for the traceback",
         )
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     sys.exit(0)
+
+
+def _stop_on_signals() -> dict[int, Any]:
+    """SIGINT and SIGTERM (a cancelled or timed-out GitLab job) cancel transfers and stop."""
+    stopping = threading.Event()
+
+    def handler(signum: int, frame: object) -> None:
+        if stopping.is_set():
+            return  # already stopping: a second signal changes nothing
+        stopping.set()
+        _threads.cancel()
+        raise Interrupted(signum)
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _stop(stop: Interrupted) -> None:
+    """One line, then exit at once: GitLab's grace before SIGKILL is short, and transfer
+    threads still winding down must not hold the exit (os._exit skips joining them)."""
+    name = signal.Signals(stop.signum).name
+    click.echo(
+        f"{_error_prefix()} interrupted by {name}" + (f": {stop.detail}" if stop.detail else ""),
+        err=True,
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(stop.exit_code)
 
 
 def _verbosity(args: list[str], environ: Mapping[str, str]) -> int:
@@ -90,8 +134,12 @@ def _verbosity(args: list[str], environ: Mapping[str, str]) -> int:
 
 
 def _fail(message: str, code: int, *, hint: str = "") -> None:
-    prefix = "error:"
-    if use_color("auto", sys.stderr, os.environ):
-        prefix = click.style(prefix, fg="red", bold=True)
-    click.echo(f"{prefix} {message}" + (f" — {hint}" if hint else ""), err=True)
+    click.echo(f"{_error_prefix()} {message}" + (f" — {hint}" if hint else ""), err=True)
     sys.exit(code)
+
+
+def _error_prefix() -> str:
+    """``error:``, in red on a colour terminal."""
+    if use_color("auto", sys.stderr, os.environ):
+        return click.style("error:", fg="red", bold=True)
+    return "error:"

@@ -122,8 +122,9 @@ class Context:
             )
         backend = open_registry(self.settings, self.console)
         if self.settings.backend == "mlflow":
-            # mlflow sets its own loggers to INFO on import; its chatter is noise at our default.
-            level = logging.INFO if self.verbosity else logging.WARNING
+            # mlflow sets its own loggers to INFO on import; its chatter (and its tracebacks,
+            # which our one-line errors replace) is noise at our default.
+            level = logging.INFO if self.verbosity else logging.CRITICAL
             logging.getLogger("mlflow").setLevel(level)
         return backend
 

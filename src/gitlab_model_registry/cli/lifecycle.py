@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from gitlab_model_registry import download as reading
+from gitlab_model_registry import files
 from gitlab_model_registry import promote as promoting
 from gitlab_model_registry.cli._context import Context, common_options, option, required_model
 from gitlab_model_registry.console import (
@@ -23,7 +24,7 @@ from gitlab_model_registry.console import (
     render_versions,
     write_dotenv,
 )
-from gitlab_model_registry.errors import UsageError
+from gitlab_model_registry.errors import Problems, UsageError
 
 
 class GatesFromEnv(click.types.StringParamType):
@@ -107,7 +108,14 @@ def promote(model: str | None, version: str | None, **options: Any) -> None:
     )
     dotenv, as_json = options.pop("dotenv"), options.pop("as_json")
     ctx = Context(options)
-    promoting.target_version(request)  # a bad --to or --release fails before any request
+    problems = Problems()  # every local problem is listed before any request
+    with problems.check():
+        promoting.target_version(request)
+    with problems.check():
+        promoting.check_gates(request)
+    if dotenv:
+        problems.found += files.output_file_problems(dotenv, "--dotenv")
+    problems.raise_any()
     source = ctx.backend()
     result = promoting.promote(
         source,

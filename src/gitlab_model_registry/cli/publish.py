@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from gitlab_model_registry import api, versioning
+from gitlab_model_registry import api, files, versioning
 from gitlab_model_registry.cli._context import (
     Context,
     F,
@@ -19,11 +19,28 @@ from gitlab_model_registry.cli._context import (
     required_model,
 )
 from gitlab_model_registry.console import dotenv_values, render_publish, write_dotenv
-from gitlab_model_registry.errors import UsageError
+from gitlab_model_registry.errors import Problems, UsageError
 
 #: GitLab's default per-file limit for model files (plan limit ml_model_max_file_size).
 GITLAB_MAX_FILE_SIZE = 10 * 1024**3
 BUMP = click.Choice(["major", "minor", "patch", "premajor", "preminor", "prepatch", "prerelease"])
+
+
+class GlobsFromEnv(click.types.StringParamType):
+    """A glob; GMR_EXCLUDE/GMR_INCLUDE hold several, whitespace-separated or as a JSON array
+    (what the publish component's array inputs become inside a variable)."""
+
+    name = "glob"
+
+    def split_envvar_value(self, rv: str) -> list[str]:
+        text = rv.strip()
+        if not text.startswith("["):
+            return text.split()
+        try:
+            globs = json.loads(text)
+        except ValueError as error:
+            raise UsageError(f"not a valid JSON array of globs: {error}") from None
+        return [str(glob) for glob in globs]
 
 
 def version_options(command: F) -> F:
@@ -118,6 +135,22 @@ def version_options(command: F) -> F:
     metavar="BYTES",
     help="Refuse files larger than this before uploading (GitLab's default limit: 10 GiB).",
 )
+@option(
+    "--exclude",
+    multiple=True,
+    envvar="GMR_EXCLUDE",
+    type=GlobsFromEnv(),
+    metavar="GLOB",
+    help="Leave out files or folders of a directory PATH matching GLOB; repeatable.",
+)
+@option(
+    "--include",
+    multiple=True,
+    envvar="GMR_INCLUDE",
+    type=GlobsFromEnv(),
+    metavar="GLOB",
+    help="Keep files matching GLOB even when excluded (or in .git/, .hg/, .svn/); repeatable.",
+)
 @common_options
 def publish(model: str | None, paths: tuple[str, ...], **options: Any) -> None:
     """Publish MODEL's files (files or directories) as a new version.
@@ -125,14 +158,22 @@ def publish(model: str | None, paths: tuple[str, ...], **options: Any) -> None:
     Without PATH arguments the paths come from GMR_FILES (a JSON array or whitespace-separated).
     """
     request_options = _version_request(options) | {
-        k: options.pop(k) for k in ("description", "concurrency", "dry_run", "max_file_size")
+        k: options.pop(k)
+        for k in ("description", "concurrency", "dry_run", "max_file_size", "exclude", "include")
     }
     output = {k: options.pop(k) for k in ("dotenv", "as_json")}
-    metadata = [
-        options.pop(k) for k in ("param_pairs", "params_file", "metric_pairs", "metrics_file")
-    ]
+    param_pairs, params_files = options.pop("param_pairs"), options.pop("params_file")
+    metric_pairs, metrics_files = options.pop("metric_pairs"), options.pop("metrics_file")
     ctx = Context(options)
-    params, metrics = api.load_metadata(*metadata)
+    problems = Problems()  # every local problem is listed before anything remote happens
+    params: dict[str, str] = {}
+    metrics: dict[str, float] = {}
+    with problems.check():
+        params = api.load_metadata(param_pairs, params_files, (), ())[0]
+    with problems.check():
+        metrics = api.load_metadata((), (), metric_pairs, metrics_files)[1]
+    if output["dotenv"]:
+        problems.found += files.output_file_problems(output["dotenv"], "--dotenv")
     request = api.PublishRequest(
         model=required_model(model),
         paths=paths or _paths_from_env(),
@@ -140,7 +181,12 @@ def publish(model: str | None, paths: tuple[str, ...], **options: Any) -> None:
         metrics=metrics,
         **request_options,
     )
-    result = api.publish(ctx.backend(), request, ctx.settings.ci, ctx.console)
+    with problems.check():
+        api.check_publish(request, ctx.settings.ci, ctx.settings.backend)
+    with problems.check():  # opens nothing yet: a missing token or extra is found here
+        backend = ctx.backend()
+    problems.raise_any()
+    result = api.publish(backend, request, ctx.settings.ci, ctx.console)
     if output["dotenv"] and result.model_version:
         write_dotenv(output["dotenv"], dotenv_values(result.model_version))
     click.echo(render_publish(result, as_json=output["as_json"]))

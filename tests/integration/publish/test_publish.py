@@ -229,3 +229,31 @@ def test_publishing_to_gitlab_never_imports_mlflow(double: Double, model_dir: Pa
     assert proc.returncode == 0, proc.stderr
     assert "mlflow loaded: False" in proc.stderr
     assert double.control.version("iris", "1.0.0") is not None
+
+
+def test_vcs_folders_and_excluded_files_are_left_out_and_the_plan_says_so(
+    gmr: Gmr, double: Double, model_dir: Path
+) -> None:
+    (model_dir / ".git").mkdir()
+    (model_dir / ".git" / "HEAD").write_text("ref: refs/heads/main")
+    (model_dir / "notes.tmp").write_text("scratch")
+    (model_dir / "keep.tmp").write_text("kept")
+    env = {"GMR_EXCLUDE": '["*.tmp"]', "GMR_INCLUDE": "keep.tmp"}  # as the component passes them
+
+    dry = gmr("publish", "iris", str(model_dir), "--dry-run", "--json", env=env)
+    run = gmr("publish", "iris", str(model_dir), env=env)
+
+    assert dry.code == 0 and run.code == 0, run.stderr
+    # With an --include, folders are read file by file (an included name may be inside).
+    assert sorted(dry.json["left_out"]) == [".git/HEAD", "notes.tmp"]
+    assert "left out: .git/HEAD, notes.tmp" in run.stderr
+    plain = gmr("publish", "iris", str(model_dir), "--dry-run", "--json")
+    assert sorted(plain.json["left_out"]) == [".git/"]
+    version = double.control.version("iris", "1.0.0")
+    assert version is not None
+    assert sorted(f["name"] for f in version["files"]) == [
+        "config.json",
+        "keep.tmp",
+        "weights/layer 1.bin",
+        "weights/layer+2.bin",
+    ]
