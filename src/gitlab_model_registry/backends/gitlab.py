@@ -269,13 +269,13 @@ class GitLabBackend:
         )
 
     def run_status(self, run_id: str) -> str:
-        info = self._mlflow("get", "runs/get", {"run_id": run_id})["run"].get("info", {})
+        info = self._api.mlflow("get", "runs/get", {"run_id": run_id})["run"].get("info", {})
         return str(info.get("status", ""))
 
     def finish_version(self, mv: ModelVersion) -> None:
         # GitLab stores the candidate's status and end time as given (runs/update).
         payload = {"run_id": mv.run_id, "status": "FINISHED", "end_time": int(time.time() * 1000)}
-        self._mlflow("post", "runs/update", payload)
+        self._api.mlflow("post", "runs/update", payload)
 
     # -- plumbing ---------------------------------------------------------------------------
 
