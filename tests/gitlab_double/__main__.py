@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-file-size", type=int, default=DEFAULT_MAX_FILE_SIZE)
     parser.add_argument(
+        "--fault-path", default="", help="fault only requests whose path ends with this"
+    )
+    parser.add_argument(
         "--race-window-ms", type=int, default=0, help="gap between a create's check and INSERT"
     )
     parser.add_argument(
@@ -84,6 +87,7 @@ def config_from(args: argparse.Namespace) -> Config:
         seed=args.seed,
         max_file_size=args.max_file_size,
         race_window_ms=args.race_window_ms,
+        fault_path=args.fault_path,
     )
     return Config(
         host=args.host,

@@ -23,7 +23,8 @@ class DoubleClient:
 
     def set_faults(self, **faults: Any) -> None:
         """Any of latency_ms, fault_rate, fault_statuses, drop_rate, seed, max_file_size and
-        race_window_ms (the gap between a create's uniqueness check and its INSERT)."""
+        race_window_ms (the gap between a create's uniqueness check and its INSERT) and
+        fault_path (fault only requests whose path ends with it)."""
         self._call("POST", "faults", faults)
 
     def add_token(
