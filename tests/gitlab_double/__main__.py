@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-file-size", type=int, default=DEFAULT_MAX_FILE_SIZE)
     parser.add_argument(
+        "--fault-path", default="", help="fault only requests whose path ends with this"
+    )
+    parser.add_argument(
         "--race-window-ms", type=int, default=0, help="gap between a create's check and INSERT"
     )
     parser.add_argument(
@@ -92,6 +95,7 @@ def config_from(args: argparse.Namespace) -> Config:
         truncate_rate=args.truncate_rate,
         reset_rate=args.reset_rate,
         direct_download=args.direct_download,
+        fault_path=args.fault_path,
     )
     tls = (args.object_store_cert, args.object_store_key) if args.object_store_cert else None
     return Config(

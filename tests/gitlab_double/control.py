@@ -22,9 +22,10 @@ class DoubleClient:
         self._call("POST", "reset")
 
     def set_faults(self, **faults: Any) -> None:
-        """Any of latency_ms, fault_rate, fault_statuses, fault_path, drop_rate, truncate_rate,
-        reset_rate, reset_after, direct_download, seed, max_file_size and race_window_ms (the gap
-        between a create's uniqueness check and its INSERT); see faults.py and downloads.py."""
+        """Any of latency_ms, fault_rate, fault_statuses, drop_rate, truncate_rate, reset_rate,
+        reset_after, direct_download, seed, max_file_size, race_window_ms (the gap between a
+        create's uniqueness check and its INSERT) and fault_path (fault only requests whose path
+        ends with it); see faults.py and downloads.py."""
         self._call("POST", "faults", faults)
 
     def add_token(

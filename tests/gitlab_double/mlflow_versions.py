@@ -20,7 +20,8 @@ MAX_TEXT = 10_000
 
 
 def create_version(request: Request) -> Response:
-    """Ml::CreateModelVersionService: validate (uniqueness included), then INSERT.
+    """Ml::CreateModelVersionService (app/services/ml/create_model_version_service.rb, commit
+    de09f0397694): validate (uniqueness included), then INSERT.
 
     As on GitLab the two are not atomic: two overlapping creates both pass the uniqueness
     validation, and the second INSERT hits the unique index on (project_id, model_id, version),
