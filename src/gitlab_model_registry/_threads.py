@@ -37,6 +37,8 @@ def parallel(tasks: Sequence[Callable[[], T]], concurrency: int) -> list[T]:
     An interruption (a ``BaseException`` such as ``Interrupted``) returns at once without
     waiting for running tasks: they see ``check_cancelled`` at their next chunk.
     """
+    # A library caller (a notebook) may go on after an interruption: new transfers run again.
+    _cancelled.clear()
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency))
     interrupted = False
     try:
