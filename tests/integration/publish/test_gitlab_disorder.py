@@ -146,7 +146,9 @@ def test_server_errors_on_model_creation_are_a_registry_failure_not_a_naming_pro
         double.control.reset()
 
     assert run.code == 3, run.stderr
-    assert "GitLab answered 503 on the MLflow API" in error_line(run)
+    line = error_line(run)
+    assert "calling MLflow registered-models/create failed after 6 attempts: HTTP 503" in line
+    assert run.stderr.count("retrying calling MLflow registered-models/create") == 5
     assert "letters, digits" not in run.stderr
 
 

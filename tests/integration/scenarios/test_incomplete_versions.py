@@ -27,6 +27,8 @@ FILES = {"gitlab": 60, "sqlite": 50}
 VERSION = "2.0.0"
 #: Another pipeline than the interrupted one (the same pipeline and job would be a retry).
 OTHER_PIPELINE = {"CI_PIPELINE_ID": "501", "CI_PIPELINE_IID": "43"}
+#: The pipeline that published the complete release the readers must fall back to.
+EARLIER_PIPELINE = {"CI_PIPELINE_ID": "499", "CI_PIPELINE_IID": "41"}
 
 
 @pytest.fixture(params=["gitlab", "sqlite"])
@@ -140,7 +142,10 @@ def test_a_stopped_publish_is_never_read_and_publishing_it_again_finishes_it(
     slow_registry: Registry, many_files: Path, signum: int
 ) -> None:
     registry, model, gmr = slow_registry, "shards", Gmr(slow_registry)
-    registry.seed(model, ["1.0.0"])
+    released = registry.cwd / "released.bin"
+    released.write_bytes(b"the complete 1.0.0")
+    first = gmr("publish", model, str(released), "--version", "1.0.0", env=EARLIER_PIPELINE)
+    assert first.code == 0, first.stderr
 
     proc, took, stderr = interrupt(registry, model, many_files, signum)
 
