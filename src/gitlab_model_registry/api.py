@@ -6,7 +6,6 @@ log lines leave through an ``Observer`` that the CLI renders.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -31,8 +30,6 @@ from gitlab_model_registry.models import (
     UploadFile,
 )
 from gitlab_model_registry.observer import NULL_OBSERVER, Observer
-
-log = logging.getLogger(__name__)
 
 #: How many times a lost race for a bumped version is recomputed before giving up.
 MAX_VERSION_ATTEMPTS = 20
@@ -127,7 +124,7 @@ def _write(
     with observer.phase("upload", f"Uploading {len(plan.files)} file(s)"):
         uploaded, skipped = _upload(backend, mv, plan.files, request.concurrency, observer)
     with observer.phase("metadata", "Logging params, metrics and the CI link"):
-        run_data = RunData(request.params, request.metrics, ci_tags(ci))
+        run_data = RunData(request.params, request.metrics, catalog.ci_tags(ci))
         backend.log_run_data(mv.run_id, run_data)
         observer.log(
             f"run {mv.run_id}: {len(run_data.params)} param(s), {len(run_data.metrics)} metric(s), "
@@ -208,7 +205,7 @@ def _create_version(
     backend: Backend, request: PublishRequest, ci: CiContext, version: str, observer: Observer
 ) -> ModelVersion:
     publish_id = uuid.uuid4().hex
-    tags = {**ci_tags(ci), PUBLISH_ID_TAG: publish_id, **catalog.completion_tags()}
+    tags = {**catalog.ci_tags(ci), PUBLISH_ID_TAG: publish_id, **catalog.completion_tags()}
     description = request.description or _default_description(ci)
     bumped = request.version in (None, versioning.AUTO) and not _pinned_by_ci(request, ci)
     for _ in range(MAX_VERSION_ATTEMPTS):
@@ -271,21 +268,6 @@ def _upload(
     for remote in uploaded:
         observer.log(f"{remote.name}: {files.human_size(remote.size)}, sha256 {remote.sha256}")
     return tuple(uploaded), tuple(skipped)
-
-
-def ci_tags(ci: CiContext) -> dict[str, str]:
-    """Run/version tags linking the version to its CI job; ``gitlab.CI_JOB_ID`` makes GitLab link it."""
-    tags = {
-        "gitlab.CI_JOB_ID": ci.job_id if ci.links_job else "",
-        "ci.job_name": ci.job_name,
-        "ci.job_url": ci.job_url,
-        "ci.pipeline_id": ci.pipeline_id,
-        "ci.pipeline_url": ci.pipeline_url,
-        "ci.commit_sha": ci.commit_sha,
-        "ci.ref": ci.ref_name,
-        "ci.merge_request_iid": ci.merge_request_iid,
-    }
-    return {k: v for k, v in tags.items() if v} | {"gmr.tool_version": __version__}
 
 
 def _default_description(ci: CiContext) -> str:

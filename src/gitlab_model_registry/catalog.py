@@ -1,4 +1,4 @@
-"""The versions readers may use, shared by every use case: the "complete" rule and version lookup.
+"""What every use case shares: the "complete" rule, version lookup, and the CI link tags.
 
 A version is *complete* once its files are verified and its params, metrics and CI link are
 logged; publish and promote then finish the version's run (status FINISHED), the last step.
@@ -16,10 +16,10 @@ from dataclasses import replace
 
 import semver
 
-from gitlab_model_registry import versioning
+from gitlab_model_registry import __version__, versioning
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.errors import NotFoundError
-from gitlab_model_registry.models import ModelVersion
+from gitlab_model_registry.models import CiContext, ModelVersion
 
 LATEST = "latest"
 #: Version tag saying "complete when its run is FINISHED"; its value names that rule.
@@ -106,3 +106,18 @@ def finish_command(model: str, version: str, paths: Sequence[str] = ()) -> str:
     """The command that completes an incomplete version."""
     words = ["gmr", "publish", model, *(paths or ["PATH..."]), "--version", version]
     return " ".join(w if w == "PATH..." else shlex.quote(w) for w in words)
+
+
+def ci_tags(ci: CiContext) -> dict[str, str]:
+    """Run/version tags linking the version to its CI job; ``gitlab.CI_JOB_ID`` makes GitLab link it."""
+    tags = {
+        "gitlab.CI_JOB_ID": ci.job_id if ci.links_job else "",
+        "ci.job_name": ci.job_name,
+        "ci.job_url": ci.job_url,
+        "ci.pipeline_id": ci.pipeline_id,
+        "ci.pipeline_url": ci.pipeline_url,
+        "ci.commit_sha": ci.commit_sha,
+        "ci.ref": ci.ref_name,
+        "ci.merge_request_iid": ci.merge_request_iid,
+    }
+    return {k: v for k, v in tags.items() if v} | {"gmr.tool_version": __version__}

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
+
+#: Called with (remote_name, bytes_done, bytes_total) as a transfer advances.
+ProgressCallback = Callable[[str, int, int], None]
 
 
 class Observer(Protocol):

@@ -7,7 +7,6 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from gitlab_model_registry import catalog, gates, versioning
-from gitlab_model_registry.api import ci_tags
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.errors import ConflictError, Interrupted, UsageError, VersionTakenError
 from gitlab_model_registry.models import CiContext, ModelVersion, RemoteFile, RunData
@@ -125,7 +124,7 @@ def _write(
         )
     with observer.phase("metadata", "Copying params and metrics, linking the CI job"):
         tags = {k: v for k, v in data.tags.items() if not k.startswith(_NOT_COPIED)}
-        tags |= ci_tags(ci) | {PROMOTED_FROM: source_ref}
+        tags |= catalog.ci_tags(ci) | {PROMOTED_FROM: source_ref}
         target.log_run_data(dst.run_id, RunData(data.params, data.metrics, tags))
         target.finish_version(dst)
     dst = replace(dst, package_url=target.package_url(dst))
@@ -146,7 +145,7 @@ def _claim_target(
         target.create_model(model, "")
     existing = target.get_version(model, version)
     if existing is None:
-        tags = ci_tags(ci) | {PROMOTED_FROM: source_ref} | catalog.completion_tags()
+        tags = catalog.ci_tags(ci) | {PROMOTED_FROM: source_ref} | catalog.completion_tags()
         description = f"Promoted from {source_ref}"
         try:
             return target.create_version(model, version, description, tags), False

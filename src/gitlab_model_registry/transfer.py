@@ -21,10 +21,10 @@ from typing import BinaryIO
 import requests
 
 from gitlab_model_registry._threads import check_cancelled, parallel
-from gitlab_model_registry.backends import ProgressCallback
 from gitlab_model_registry.errors import IntegrityError
 from gitlab_model_registry.files import HashingReader
 from gitlab_model_registry.models import RemoteFile, UploadFile
+from gitlab_model_registry.observer import ProgressCallback
 from gitlab_model_registry.retry import (
     DEFAULT_POLICY,
     RETRY_STATUSES,

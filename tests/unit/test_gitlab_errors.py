@@ -17,7 +17,7 @@ def translated(status: int, body: dict[str, Any], release: tuple[int, int] | Non
     error = gitlab.exceptions.GitlabHttpError(
         "x", response_code=status, response_body=json.dumps(body).encode()
     )
-    errors = ApiErrors("the MLflow API", False, "group/p", registry=True, release=release)
+    errors = ApiErrors("the MLflow API", "group/p", registry=True, release=release)
     with pytest.raises(GmrError) as caught, errors:
         raise error
     return caught.value

@@ -6,9 +6,11 @@ retrying races and rendering output belong to ``api`` and above.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
+
+__all__ = ["Backend", "ProgressCallback"]
 
 from gitlab_model_registry.models import (
     ModelVersion,
@@ -17,9 +19,7 @@ from gitlab_model_registry.models import (
     RunData,
     UploadFile,
 )
-
-#: Called with (remote_name, bytes_done, bytes_total) as a transfer advances.
-ProgressCallback = Callable[[str, int, int], None]
+from gitlab_model_registry.observer import ProgressCallback
 
 
 class Backend(Protocol):

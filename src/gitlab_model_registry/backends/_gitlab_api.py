@@ -32,7 +32,7 @@ class JsonApi:
         self._check_release()
         path = f"/projects/{self._project}{MLFLOW}/{route}"
         query, payload = (params, None) if verb == "get" else (None, params)
-        with self._errors("the MLflow API", read_only=verb == "get", registry=True):
+        with self._errors("the MLflow API", registry=True):
             body, _ = self._calls.call(verb, path, query, payload, f"calling MLflow {route}")
         result: dict[str, Any] = body
         return result
@@ -52,7 +52,7 @@ class JsonApi:
             page: str | None = "1"
             while page:
                 params = {**query, "per_page": 100, "page": page}
-                with self._errors("the packages API", read_only=True):
+                with self._errors("the packages API"):
                     items, headers = self._calls.call("get", path, params, None, f"listing {path}")
                 yield from items
                 page = headers.get("X-Next-Page") or None
@@ -65,7 +65,7 @@ class JsonApi:
 
     def _packages_enabled(self) -> bool:
         try:
-            with self._errors("the projects API", read_only=True):
+            with self._errors("the projects API"):
                 project = self._gl.http_get(f"/projects/{self._project}")
         except RegistryError:
             return True
@@ -76,7 +76,5 @@ class JsonApi:
             self._release_checked = True
             self._release = _gitlab_release.check(self._gl)
 
-    def _errors(self, api: str, *, read_only: bool, registry: bool = False) -> ApiErrors:
-        return ApiErrors(
-            api, read_only, self._project_name, registry=registry, release=self._release
-        )
+    def _errors(self, api: str, *, registry: bool = False) -> ApiErrors:
+        return ApiErrors(api, self._project_name, registry=registry, release=self._release)

@@ -73,13 +73,12 @@ class ApiErrors:
     def __init__(
         self,
         api: str,
-        read_only: bool,
         project: str,
         *,
         registry: bool,
         release: tuple[int, int] | None = None,
     ) -> None:
-        self._api, self._read_only, self._project = api, read_only, project
+        self._api, self._project = api, project
         self._registry, self._release = registry, release
 
     def __enter__(self) -> None:
