@@ -23,7 +23,7 @@ ENABLE_TIER = {
     "integration": "make install (the test extra brings the full mlflow with its server)",
     "e2e": "make test-all (provisions gitlab-ci-local and rsync, then runs every tier)",
     "image": "make test-all (provisions podman, buildah, runc and debootstrap, then runs every tier)",
-    "functional": "set GMR_FUNCTIONAL_URL and GMR_FUNCTIONAL_TOKEN to a GitLab of yours",
+    "functional": "set GMR_FUNCTIONAL_URL, _TOKEN, _PROJECT and _JOB_ID to a GitLab of yours",
 }
 _outcomes: dict[str, Counter[str]] = {}
 _skip_reasons: dict[str, set[str]] = {}
