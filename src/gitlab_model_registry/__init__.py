@@ -9,7 +9,6 @@ __version__ = "0.1.0"
 
 # Below __version__: the modules imported here read it while this package initialises.
 from gitlab_model_registry.api import PublishRequest, next_version, publish
-from gitlab_model_registry.download import download, show, versions
 from gitlab_model_registry.errors import (
     AuthError,
     ConflictError,
@@ -19,7 +18,8 @@ from gitlab_model_registry.errors import (
     UsageError,
 )
 from gitlab_model_registry.models import CiContext, ModelVersion, PublishResult
-from gitlab_model_registry.promote import PromoteRequest, promote
+from gitlab_model_registry.promotion import PromoteRequest, promote
+from gitlab_model_registry.reading import download, show, versions
 from gitlab_model_registry.registry import open_registry
 from gitlab_model_registry.settings import Flags, Settings
 

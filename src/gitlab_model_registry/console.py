@@ -21,8 +21,8 @@ from gitlab_model_registry.models import ModelVersion, PublishResult
 from gitlab_model_registry.progress_bar import TerminalBar
 
 if TYPE_CHECKING:
-    from gitlab_model_registry.download import DownloadResult, VersionDetails
-    from gitlab_model_registry.promote import PromoteResult
+    from gitlab_model_registry.promotion import PromoteResult
+    from gitlab_model_registry.reading import DownloadResult, VersionDetails
 
 PROGRESS_STEP = 0.10  # a progress line per ~10 % ...
 PROGRESS_INTERVAL = 15.0  # ... or per ~15 s off a terminal

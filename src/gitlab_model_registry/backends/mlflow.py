@@ -46,6 +46,7 @@ from gitlab_model_registry.backends._mlflow_support import (
 )
 from gitlab_model_registry.errors import (
     ConflictError,
+    GmrError,
     NotFoundError,
     UsageError,
     VersionTakenError,
@@ -219,10 +220,7 @@ class MlflowBackend:
         winner = min(holders, key=lambda mv: int(mv.version), default=created)
         # Whoever wins gets the alias: also when its own answer was lost and only a retried
         # create (the loser here) got as far as this.
-        with mlflow_errors(f"setting alias of version {version} of {model!r}"):
-            self._client.set_registered_model_alias(
-                model, semver_alias(version), str(winner.version)
-            )
+        self._point_alias(model, version, str(winner.version))
         if int(winner.version) < int(created.version):
             try:
                 with mlflow_errors(f"withdrawing duplicate version {version} of {model!r}"):
@@ -232,6 +230,20 @@ class MlflowBackend:
             if winner.run_id != created.run_id:  # a retried create shares the winner's run
                 self._runs.forget_run(created.run_id)
             raise VersionTakenError(f"version {version} of model {model!r} was created meanwhile")
+
+    def _point_alias(self, model: str, version: str, number: str) -> None:
+        """Point the semver's alias at ``number``. Every creator in a race sets the same value;
+        on SQLite their writes can collide on the alias table's key, which is fine once the
+        alias says what they all meant."""
+        alias = semver_alias(version)
+        try:
+            with mlflow_errors(f"setting alias of version {version} of {model!r}"):
+                self._client.set_registered_model_alias(model, alias, number)
+        except GmrError:
+            with mlflow_errors(f"reading alias of version {version} of {model!r}"):
+                pointed = self._client.get_model_version_by_alias(model, alias)
+            if str(pointed.version) != number:
+                raise
 
     def _search_versions(self, model: str) -> Iterator[Any]:
         query = f"name = {search_literal(model)}"

@@ -12,9 +12,8 @@ from typing import Any
 
 import click
 
-from gitlab_model_registry import download as reading
-from gitlab_model_registry import files
-from gitlab_model_registry import promote as promoting
+from gitlab_model_registry import files, reading
+from gitlab_model_registry import promotion as promoting
 from gitlab_model_registry.cli._context import Context, common_options, option, required_model
 from gitlab_model_registry.console import (
     dotenv_values,

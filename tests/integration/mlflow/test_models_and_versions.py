@@ -117,7 +117,7 @@ def test_concurrent_creators_of_one_semver_leave_one_version(
     results = _together(4, lambda: mlflow_backend.create_version(unique_model, "3.0.0", "", {}))
     winners = [r for r in results if not isinstance(r, Exception)]
     assert len(winners) == 1, results
-    assert all(isinstance(r, VersionTakenError) for r in results if r not in winners)
+    assert all(isinstance(r, VersionTakenError) for r in results if r not in winners), results
     assert mlflow_backend.list_versions(unique_model) == winners
     assert mlflow_backend.get_version(unique_model, "3.0.0") == winners[0]
 

@@ -23,7 +23,10 @@ from tests.integration.scenarios.registries import GitLabRegistry, Registry
 
 #: Enough files that storing them takes seconds: on the double with its latency setting, and
 #: on the embedded registry (no latency to add) through its per-file cost.
-FILES = {"gitlab": 60, "sqlite": 50}
+FILES = {"gitlab": 60, "sqlite": 150}
+#: Longest random wait before the signal once the version exists: the embedded registry has no
+#: latency to slow it down, so its window is its upload of many small files.
+LATEST_SIGNAL_S = {"gitlab": 0.3, "sqlite": 0.05}
 VERSION = "2.0.0"
 #: Another pipeline than the interrupted one (the same pipeline and job would be a retry).
 OTHER_PIPELINE = {"CI_PIPELINE_ID": "501", "CI_PIPELINE_IID": "43"}
@@ -93,7 +96,8 @@ def interrupt(
         registry, "publish", model, str(source), "--version", VERSION, "--concurrency", "4"
     )
     wait_for_version(registry, model, proc, files)
-    time.sleep(random.uniform(0.0, 0.3))
+    kind = "gitlab" if isinstance(registry, GitLabRegistry) else "sqlite"
+    time.sleep(random.uniform(0.0, LATEST_SIGNAL_S[kind]))
     sent = time.monotonic()
     proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=60)

@@ -1,4 +1,4 @@
-"""Download, list and inspect versions: the read side of the registry."""
+"""The reading use cases: `versions`, `show` and `download` (exact, latest or a constraint)."""
 
 from __future__ import annotations
 
