@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -18,6 +19,25 @@ from gitlab_model_registry.registry import open_registry, open_target
 from gitlab_model_registry.settings import Flags, Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ListFromEnv(click.types.StringParamType):
+    """One value of a repeatable option whose GMR_ variable holds several: whitespace-separated,
+    or a JSON array (what a component's array input becomes inside a variable)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def split_envvar_value(self, rv: str) -> list[str]:
+        text = rv.strip()
+        if not text.startswith("["):
+            return text.split()
+        try:
+            values = json.loads(text)
+        except ValueError as error:
+            raise UsageError(f"not a valid JSON array of {self.name}s: {error}") from None
+        return [str(value) for value in values]
+
 
 #: Every option is declared with its environment variable, and ``--help`` shows it.
 option = functools.partial(click.option, show_envvar=True)

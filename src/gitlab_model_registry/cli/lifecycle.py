@@ -6,7 +6,6 @@ dotenv report set them) can promote or download "the version this pipeline publi
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,13 @@ import click
 
 from gitlab_model_registry import files, reading
 from gitlab_model_registry import promotion as promoting
-from gitlab_model_registry.cli._context import Context, common_options, option, required_model
+from gitlab_model_registry.cli._context import (
+    Context,
+    ListFromEnv,
+    common_options,
+    option,
+    required_model,
+)
 from gitlab_model_registry.console import (
     dotenv_values,
     render_download,
@@ -24,24 +29,6 @@ from gitlab_model_registry.console import (
     write_dotenv,
 )
 from gitlab_model_registry.errors import Problems, UsageError
-
-
-class GatesFromEnv(click.types.StringParamType):
-    """A gate; GMR_REQUIRE holds several, whitespace-separated or as a JSON array (which is
-    what the promote component's array input becomes inside a variable)."""
-
-    name = "gate"
-
-    def split_envvar_value(self, rv: str) -> list[str]:
-        text = rv.strip()
-        if not text.startswith("["):
-            return text.split()
-        try:
-            gates = json.loads(text)
-        except ValueError as error:
-            raise UsageError(f"GMR_REQUIRE is not a valid JSON array: {error}") from None
-        return [str(gate) for gate in gates]
-
 
 MODEL = click.argument("model", envvar=["GMR_MODEL", "MODEL_NAME"], required=False)
 VERSION = click.argument("version", envvar=["GMR_MODEL_VERSION", "MODEL_VERSION"], required=False)
@@ -81,7 +68,7 @@ CONCURRENCY = option(
     "gates",
     multiple=True,
     envvar="GMR_REQUIRE",
-    type=GatesFromEnv(),
+    type=ListFromEnv("gate"),
     metavar="'METRIC>=N'",
     help="A metric gate (>=, >, <=, <, ==); repeatable.",
 )

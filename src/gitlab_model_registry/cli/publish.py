@@ -14,6 +14,7 @@ from gitlab_model_registry import api, files, versioning
 from gitlab_model_registry.cli._context import (
     Context,
     F,
+    ListFromEnv,
     common_options,
     option,
     required_model,
@@ -24,23 +25,6 @@ from gitlab_model_registry.errors import Problems, UsageError
 #: GitLab's default per-file limit for model files (plan limit ml_model_max_file_size).
 GITLAB_MAX_FILE_SIZE = 10 * 1024**3
 BUMP = click.Choice(["major", "minor", "patch", "premajor", "preminor", "prepatch", "prerelease"])
-
-
-class GlobsFromEnv(click.types.StringParamType):
-    """A glob; GMR_EXCLUDE/GMR_INCLUDE hold several, whitespace-separated or as a JSON array
-    (what the publish component's array inputs become inside a variable)."""
-
-    name = "glob"
-
-    def split_envvar_value(self, rv: str) -> list[str]:
-        text = rv.strip()
-        if not text.startswith("["):
-            return text.split()
-        try:
-            globs = json.loads(text)
-        except ValueError as error:
-            raise UsageError(f"not a valid JSON array of globs: {error}") from None
-        return [str(glob) for glob in globs]
 
 
 def version_options(command: F) -> F:
@@ -139,7 +123,7 @@ def version_options(command: F) -> F:
     "--exclude",
     multiple=True,
     envvar="GMR_EXCLUDE",
-    type=GlobsFromEnv(),
+    type=ListFromEnv("glob"),
     metavar="GLOB",
     help="Leave out files or folders of a directory PATH matching GLOB; repeatable.",
 )
@@ -147,7 +131,7 @@ def version_options(command: F) -> F:
     "--include",
     multiple=True,
     envvar="GMR_INCLUDE",
-    type=GlobsFromEnv(),
+    type=ListFromEnv("glob"),
     metavar="GLOB",
     help="Keep files matching GLOB even when excluded (or in .git/, .hg/, .svn/); repeatable.",
 )
