@@ -47,7 +47,8 @@ class TerminalBar:
     def write(self, text: str) -> None:
         """A log line above the bar, which is redrawn below it."""
         with tqdm.external_write_mode(file=self._stream):
-            print(text, file=self._stream, flush=True)
+            self._stream.write(f"{text}\n")
+            self._stream.flush()
 
     def close(self) -> None:
         self._bar.close()
