@@ -46,9 +46,9 @@ class TransferError(RegistryError):
 class Transient(Exception):
     """A failure worth retrying, with the reason shown in the retry line."""
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, retry_after: float | None = None, status: int = 0) -> None:
         super().__init__(reason)
-        self.retry_after = retry_after
+        self.retry_after, self.status = retry_after, status
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import requests
 
@@ -25,6 +26,7 @@ from gitlab_model_registry.errors import IntegrityError
 from gitlab_model_registry.files import HashingReader
 from gitlab_model_registry.models import RemoteFile, UploadFile
 from gitlab_model_registry.observer import ProgressCallback
+from gitlab_model_registry.pacing import BIG_FILE, Pacer, big_first, streams
 from gitlab_model_registry.retry import (
     DEFAULT_POLICY,
     RETRY_STATUSES,
@@ -39,6 +41,7 @@ from gitlab_model_registry.retry import (
 __all__ = ["CHUNK", "RETRY_STATUSES", "RetryPolicy", "Transfer", "TransferError"]
 
 CHUNK = 1024 * 1024
+T = TypeVar("T")
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-\d+/(\d+|\*)$")
 
 
@@ -96,6 +99,7 @@ class Transfer:
         self._session, self._headers = session, headers
         self._timeout, self._verify = timeout, verify
         self._retrier = Retrier(policy, sleep=sleep, notify=notify)
+        self._notify = notify
 
     @property
     def headers(self) -> dict[str, str]:
@@ -109,13 +113,23 @@ class Transfer:
         concurrency: int,
         progress: ProgressCallback | None = None,
     ) -> dict[str, str]:
-        """PUT each file to its URL; returns remote name -> sha256 of the bytes sent."""
-        digests = parallel(
-            [partial(self.put, url, file, progress) for url, file in jobs], concurrency
+        """PUT each file to its URL; returns remote name -> sha256 of the bytes sent.
+
+        ``concurrency`` 0 sizes the parallelism to the files (``pacing``)."""
+        digests = self._paced(
+            [partial(self.put, url, file, progress) for url, file in jobs],
+            [file.size for _, file in jobs],
+            concurrency,
         )
         return {file.remote_name: digest for (_, file), digest in zip(jobs, digests, strict=True)}
 
-    def put(self, url: str, file: UploadFile, progress: ProgressCallback | None = None) -> str:
+    def put(
+        self,
+        url: str,
+        file: UploadFile,
+        progress: ProgressCallback | None = None,
+        pacer: Pacer | None = None,
+    ) -> str:
         on_bytes = _reporter(progress, file.remote_name, file.size)
         with file.path.open("rb") as handle:
             reader = HashingReader(handle, size=file.size, on_progress=on_bytes)
@@ -133,7 +147,7 @@ class Transfer:
                 check_response(response, file.remote_name)
                 return reader.hexdigest()
 
-            return self._retrier.run(attempt, f"uploading {file.remote_name}")
+            return self._retrier.run(_in_slot(pacer, attempt), f"uploading {file.remote_name}")
 
     def copy_many(
         self,
@@ -147,7 +161,7 @@ class Transfer:
         tasks = [
             partial(self.copy, src, source_headers, dst, file, progress) for src, dst, file in jobs
         ]
-        digests = parallel(tasks, concurrency)
+        digests = self._paced(tasks, [file.size for _, _, file in jobs], concurrency)
         return {file.name: digest for (_, _, file), digest in zip(jobs, digests, strict=True)}
 
     def copy(
@@ -157,6 +171,7 @@ class Transfer:
         url: str,
         file: RemoteFile,
         progress: ProgressCallback | None = None,
+        pacer: Pacer | None = None,
     ) -> str:
         """GET ``source_url`` and PUT its bytes to ``url`` as they arrive: no copy on disk."""
         on_bytes = _reporter(progress, file.name, file.size)
@@ -183,7 +198,7 @@ class Transfer:
                 raise Transient(f"sha256 mismatch for {file.name}")
             return relay.hexdigest()
 
-        return self._retrier.run(attempt, f"copying {file.name}")
+        return self._retrier.run(_in_slot(pacer, attempt), f"copying {file.name}")
 
     def get_many(
         self,
@@ -192,10 +207,16 @@ class Transfer:
         concurrency: int,
         progress: ProgressCallback | None = None,
     ) -> None:
-        parallel([partial(self.get, *job, progress) for job in jobs], concurrency)
+        tasks = [partial(self.get, *job, progress) for job in jobs]
+        self._paced(tasks, [file.size for _, file, _ in jobs], concurrency)
 
     def get(
-        self, url: str, file: RemoteFile, dest: Path, progress: ProgressCallback | None = None
+        self,
+        url: str,
+        file: RemoteFile,
+        dest: Path,
+        progress: ProgressCallback | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         """GET ``url`` into ``dest`` via ``dest.part``, verified against ``file.sha256``."""
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -210,7 +231,7 @@ class Transfer:
             part.replace(dest)
 
         try:
-            self._retrier.run(attempt, f"downloading {file.name}")
+            self._retrier.run(_in_slot(pacer, attempt), f"downloading {file.name}")
         except TransferError as error:
             part.unlink(missing_ok=True)
             if "sha256 mismatch" in error.message:
@@ -218,6 +239,25 @@ class Transfer:
                     error.message, hint="the stored file may be corrupt"
                 ) from error
             raise
+
+    def _paced(
+        self, jobs: Sequence[Callable[..., T]], sizes: Sequence[int], concurrency: int
+    ) -> list[T]:
+        """Run ``job(pacer=...)`` for each file, big ones first and at most ``big`` at a time."""
+        plan = streams(sizes, concurrency)
+        pacer = Pacer(plan.threads, self._notify)
+        big = threading.BoundedSemaphore(plan.big)
+
+        def run(job: Callable[..., T], size: int) -> T:
+            if size < BIG_FILE or plan.big >= plan.threads:
+                return job(pacer=pacer)
+            with big:
+                return job(pacer=pacer)
+
+        order = big_first(sizes)
+        done = parallel([partial(run, jobs[i], sizes[i]) for i in order], plan.threads)
+        results: dict[int, T] = dict(zip(order, done, strict=True))
+        return [results[i] for i in range(len(jobs))]
 
     def _fetch(self, url: str, name: str, part: Path, on_bytes: Callable[[int], None]) -> str:
         """One GET into ``part``: continued from its current size if the server answers 206."""
@@ -240,12 +280,32 @@ class Transfer:
         return digest.hexdigest()
 
 
+def _in_slot(pacer: Pacer | None, attempt: Callable[[], T]) -> Callable[[], T]:
+    """``attempt`` holding a pacer slot; a 429 lowers the limit before the retry waits."""
+    if pacer is None:
+        return attempt
+
+    def paced() -> T:
+        with pacer.slot():
+            try:
+                result = attempt()
+            except Transient as error:
+                if error.status == 429:
+                    pacer.throttled()
+                raise
+        pacer.succeeded()
+        return result
+
+    return paced
+
+
 def check_response(response: requests.Response, name: str) -> None:
     """Raise for a failed answer: ``Transient`` for retryable statuses, else ``TransferError``."""
     if response.status_code < 300:
         return
     if response.status_code in RETRY_STATUSES:
-        raise Transient(f"HTTP {response.status_code}", retry_after(response.headers))
+        status = response.status_code
+        raise Transient(f"HTTP {status}", retry_after(response.headers), status=status)
     raise TransferError(
         f"{name}: HTTP {response.status_code} ({_message(response)})", status=response.status_code
     )

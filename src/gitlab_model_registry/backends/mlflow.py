@@ -58,6 +58,7 @@ from gitlab_model_registry.models import (
     RunData,
     UploadFile,
 )
+from gitlab_model_registry.pacing import streams
 from gitlab_model_registry.retry import Notify, RetryPolicy
 
 __all__ = ["SEMVER_TAG", "MlflowBackend", "semver_alias", "sha256_tag_key"]
@@ -290,7 +291,7 @@ class MlflowBackend:
             tasks = [partial(http.upload, client, mv.run_id, where, f, report) for f in files]
         else:
             tasks = [partial(upload_one, self._client, mv.run_id, f, report) for f in files]
-        return parallel(tasks, concurrency)
+        return parallel(tasks, streams([f.size for f in files], concurrency).threads)
 
     def _http_for(self, run_id: str) -> HttpArtifacts | None:
         """Our own transfers for the run's files when the server serves them (mlflow-artifacts:)."""
@@ -318,7 +319,7 @@ class MlflowBackend:
             tasks = [partial(http.download, where, f, dest, report) for f in files]
         else:
             tasks = [partial(download_one, self._client, mv.run_id, f, dest, report) for f in files]
-        parallel(tasks, concurrency)
+        parallel(tasks, streams([f.size for f in files], concurrency).threads)
 
     def copy_from(
         self,
