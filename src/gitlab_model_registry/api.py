@@ -50,7 +50,7 @@ class PublishRequest:
     description: str | None = None
     params: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
-    concurrency: int = 4
+    concurrency: int = 0
     dry_run: bool = False
     max_file_size: int | None = None
     exclude: Sequence[str] = ()

@@ -25,7 +25,7 @@ class PromoteRequest:
     release: bool = False
     to_project: str | None = None
     gates: Sequence[str] = ()
-    concurrency: int = 4
+    concurrency: int = 0
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitlab_model_registry import catalog, files
+from gitlab_model_registry.cache import Cache
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.errors import Interrupted, NotFoundError, UsageError
 from gitlab_model_registry.models import ModelVersion, RemoteFile, RunData
@@ -21,6 +22,8 @@ class DownloadResult:
     version: ModelVersion
     files: tuple[RemoteFile, ...]
     dest: Path
+    #: The files placed from ``--cache-dir`` instead of downloaded.
+    cached: tuple[RemoteFile, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,10 +57,14 @@ def download(
     dest: Path,
     *,
     force: bool = False,
-    concurrency: int = 4,
+    concurrency: int = 0,
+    cache_dir: Path | None = None,
     observer: Observer = NULL_OBSERVER,
 ) -> DownloadResult:
-    """Download a version's files into ``dest``, which appears only once complete and verified."""
+    """Download a version's files into ``dest``, which appears only once complete and verified.
+
+    With ``cache_dir``, files whose sha256 is cached there are placed from it (``cache``) and the
+    others are added to it once verified."""
     catalog.check_spec(spec)
     _check_destination(dest, force)
     with observer.phase("resolve", f"Resolving {model} {spec}"):
@@ -71,19 +78,35 @@ def download(
         observer.log(f"{model} {mv.version}: {len(files)} file(s)")
     partial = dest.parent / f".{dest.name}.gmr-{uuid.uuid4().hex[:8]}"
     partial.mkdir(parents=True)
+    cache = Cache(cache_dir) if cache_dir else None
     try:
-        with observer.phase("download", f"Downloading {len(files)} file(s)"):
-            observer.transfer(len(files), sum(f.size for f in files))
+        cached = _from_cache(cache, files, partial, observer)
+        todo = [f for f in files if f not in cached]
+        with observer.phase("download", f"Downloading {len(todo)} file(s)"):
+            observer.transfer(len(todo), sum(f.size for f in todo))
             try:
                 backend.download(
-                    mv, files, partial, concurrency=concurrency, progress=observer.progress
+                    mv, todo, partial, concurrency=concurrency, progress=observer.progress
                 )
             except Interrupted as stop:
                 raise stop.explained(f"nothing was written to {dest}") from None
+        if cache is not None:
+            for file in todo:
+                cache.keep(file, partial / file.name)
         _move_into_place(partial, dest)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
-    return DownloadResult(mv, files, dest)
+    return DownloadResult(mv, files, dest, cached)
+
+
+def _from_cache(
+    cache: Cache | None, files: tuple[RemoteFile, ...], partial: Path, observer: Observer
+) -> tuple[RemoteFile, ...]:
+    if cache is None:
+        return ()
+    cached = tuple(f for f in files if cache.place(f, partial / f.name))
+    observer.log(f"{len(cached)} of {len(files)} file(s) from the cache {cache.root}")
+    return cached
 
 
 def _check_destination(dest: Path, force: bool) -> None:
