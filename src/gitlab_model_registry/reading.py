@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitlab_model_registry import catalog, files
-from gitlab_model_registry.cache import Cache
 from gitlab_model_registry.backends import Backend
+from gitlab_model_registry.cache import Cache
 from gitlab_model_registry.errors import Interrupted, NotFoundError, UsageError
 from gitlab_model_registry.models import ModelVersion, RemoteFile, RunData
 from gitlab_model_registry.observer import NULL_OBSERVER, Observer
