@@ -11,7 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from gitlab_model_registry import __version__, catalog, files, metadata, selection, versioning
+from gitlab_model_registry import (
+    __version__,
+    catalog,
+    files,
+    metadata,
+    selection,
+    splitting,
+    versioning,
+)
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.errors import (
     ConflictError,
@@ -53,6 +61,8 @@ class PublishRequest:
     concurrency: int = 0
     dry_run: bool = False
     max_file_size: int | None = None
+    #: GitLab: files over this are stored as parts (``splitting``); None keeps the default.
+    split_size: int | None = None
     exclude: Sequence[str] = ()
     include: Sequence[str] = ()
 
@@ -78,6 +88,8 @@ def publish(
     """Create (or resume) a model version, upload its files, log its metadata, link its job."""
     left_out: list[str] = []
     upload_files = check_publish(request, ci, backend.kind, left_out)
+    if request.split_size is not None:
+        backend = splitting.with_split_size(backend, request.split_size)
     with observer.phase("resolve", "Resolving model and version"):
         model = backend.get_model(request.model)
         existing = backend.list_versions(request.model) if model else []
@@ -164,15 +176,31 @@ def check_publish(
         _check_version_request(request, ci)
     if kind == "gitlab":
         problems.found += files.gitlab_model_name_problems(request.model)
+    limit = request.max_file_size
+    if kind == "gitlab":  # bigger files are split into parts under the limit
+        problems.found += _split_size_problems(request.split_size, limit)
+        limit = None
     with problems.check():
         upload_files = files.collect(
             request.paths,
-            max_file_size=request.max_file_size,
+            max_file_size=limit,
             rules=selection.Rules(request.exclude, request.include),
             left_out=left_out,
         )
     problems.raise_any()
     return upload_files
+
+
+def _split_size_problems(split_size: int | None, limit: int | None) -> list[str]:
+    size = splitting.DEFAULT_SPLIT_SIZE if split_size is None else split_size
+    if size < 1:
+        return ["--split-size must be at least 1 byte"]
+    if limit is not None and size > limit:
+        return [
+            f"--split-size {files.human_size(size)} is over the {files.human_size(limit)} limit "
+            "per file (--max-file-size): choose a smaller --split-size"
+        ]
+    return []
 
 
 def _check_version_request(request: PublishRequest, ci: CiContext) -> None:

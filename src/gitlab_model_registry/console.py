@@ -244,10 +244,15 @@ def render_download(result: DownloadResult, *, as_json: bool) -> str:
                 "version": mv.version,
                 "dest": str(result.dest),
                 "files": [asdict(f) for f in result.files],
+                "from_cache": [f.name for f in result.cached],
             }
         )
     size = human_size(sum(f.size for f in result.files))
-    return f"Downloaded {mv.model} {mv.version}: {len(result.files)} file(s), {size} into {result.dest}"
+    cached = f" ({len(result.cached)} from the cache)" if result.cached else ""
+    return (
+        f"Downloaded {mv.model} {mv.version}: {len(result.files)} file(s), {size}{cached} "
+        f"into {result.dest}"
+    )
 
 
 _INCOMPLETE = "  (incomplete: its publish did not finish)"
@@ -286,7 +291,9 @@ def render_show(details: VersionDetails, *, as_json: bool) -> str:
         lines.append(f"  CI job: {job}")
     lines.append(f"  files ({len(details.files)}):")
     lines += [
-        f"    {f.name}  {human_size(f.size)}  sha256 {f.sha256 or '?'}" for f in details.files
+        f"    {f.name}  {human_size(f.size)}  sha256 {f.sha256 or '?'}"
+        + (f"  (split: {f.parts} parts)" if f.parts else "")
+        for f in details.files
     ]
     for title, values in (("params", run.params), ("metrics", run.metrics), ("tags", run.tags)):
         lines.append(f"  {title} ({len(values)}):")

@@ -229,6 +229,20 @@ def _show(path: Path) -> str:
     return repr(os.fspath(path))
 
 
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTP]?i?B?)\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """``4GiB``, ``1.5 MiB``, ``500MB``, ``1024``: bytes; binary (KiB) and decimal (KB) units."""
+    match = _SIZE.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a size such as 4GiB, 500MB or 1048576")
+    unit = match[2].upper().removesuffix("B")
+    power = " KMGTP".index(unit[0]) if unit else 0
+    base = 1024 if unit.endswith("I") or not unit else 1000
+    return int(float(match[1]) * base**power)
+
+
 def human_size(n: int) -> str:
     """``512 B``, ``1.5 KiB``, ``2.0 GiB``: binary units, one decimal above bytes."""
     if abs(n) < 1024:
@@ -253,15 +267,18 @@ class HashingReader:
         file: BinaryIO,
         size: int | None = None,
         on_progress: Callable[[int], None] | None = None,
+        offset: int = 0,
     ) -> None:
-        self._file = file
-        self._size = os.fstat(file.fileno()).st_size if size is None else size
+        """``offset`` and ``size``: read that range only (a part of a split file)."""
+        self._file, self._offset = file, offset
+        self._size = os.fstat(file.fileno()).st_size - offset if size is None else size
         self._on_progress = on_progress
         self._hash = hashlib.sha256()
         self.bytes_read = 0
 
     def read(self, n: int | None = -1) -> bytes:
-        data = self._file.read(-1 if n is None else n)
+        left = self._size - self.bytes_read
+        data = self._file.read(left if n is None or n < 0 else min(n, left))
         if data:
             self._hash.update(data)
             self.bytes_read += len(data)
@@ -282,7 +299,7 @@ class HashingReader:
         return True
 
     def rewind(self) -> None:
-        self._file.seek(0)
+        self._file.seek(self._offset)
         self._hash = hashlib.sha256()
         self.bytes_read = 0
 

@@ -13,6 +13,8 @@ class UploadFile:
     path: Path
     remote_name: str
     size: int
+    #: Where the bytes start in ``path``: a part of a split file is a range of it.
+    offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,8 @@ class RemoteFile:
     name: str
     size: int
     sha256: str | None = None
+    #: How many parts it is stored as (``splitting``); 0 for a file stored whole.
+    parts: int = 0
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,7 @@ class Transfer:
     ) -> str:
         on_bytes = _reporter(progress, file.remote_name, file.size)
         with file.path.open("rb") as handle:
-            reader = HashingReader(handle, size=file.size, on_progress=on_bytes)
+            reader = HashingReader(handle, size=file.size, on_progress=on_bytes, offset=file.offset)
 
             def attempt() -> str:
                 reader.rewind()

@@ -9,6 +9,7 @@ from gitlab_model_registry.backends.gitlab import GitLabBackend
 from gitlab_model_registry.backends.mlflow import MlflowBackend
 from gitlab_model_registry.registry import open_registry, open_target
 from gitlab_model_registry.settings import Flags, Settings
+from gitlab_model_registry.splitting import SplitFiles
 
 CI = {
     "CI_API_V4_URL": "https://gitlab.example.com/api/v4",
@@ -42,7 +43,8 @@ def test_settings_open_their_backend_and_promotion_targets() -> None:
     source = settings.open_backend()
     target = open_target(settings, source, "group/production")
 
-    assert isinstance(source, GitLabBackend) and isinstance(target, GitLabBackend)
+    assert isinstance(source, SplitFiles) and isinstance(target, SplitFiles)
+    assert isinstance(source.inner, GitLabBackend) and isinstance(target.inner, GitLabBackend)
     assert open_target(settings, source, None) is source
-    assert target._upload_kind == "API token"  # type: ignore[attr-defined]
-    assert source._upload_kind == "CI job token"  # type: ignore[attr-defined]
+    assert target.inner._upload_kind == "API token"
+    assert source.inner._upload_kind == "CI job token"

@@ -28,6 +28,7 @@ from gitlab_model_registry.console import (
     write_dotenv,
 )
 from gitlab_model_registry.errors import Problems, UsageError
+from gitlab_model_registry.pacing import AUTO
 
 MODEL = click.argument("model", envvar=["GMR_MODEL", "MODEL_NAME"], required=False)
 VERSION = click.argument("version", envvar=["GMR_MODEL_VERSION", "MODEL_VERSION"], required=False)
@@ -38,9 +39,7 @@ CONCURRENCY = option(
     "--concurrency",
     envvar="GMR_CONCURRENCY",
     type=click.IntRange(1, 64),
-    default=4,
-    show_default=True,
-    help="Parallel transfers.",
+    help="Parallel transfers (default: up to 16 small files and 4 big ones at once).",
 )
 
 
@@ -93,7 +92,7 @@ def promote(
     gates: tuple[str, ...],
     dotenv: Path | None,
     as_json: bool,
-    concurrency: int,
+    concurrency: int | None,
 ) -> None:
     """Promote VERSION of MODEL: to its release, another version, or another project."""
     request = promoting.PromoteRequest(
@@ -103,7 +102,7 @@ def promote(
         to_version=to_version,
         to_project=to_project,
         gates=gates,
-        concurrency=concurrency,
+        concurrency=concurrency or AUTO,
     )
     ctx = Context()
     problems = Problems()  # every local problem is listed before any request
@@ -144,6 +143,12 @@ def promote(
     help="Directory to download into (must be empty).",
 )
 @option("--force", is_flag=True, envvar="GMR_FORCE", help="Replace a non-empty --dest.")
+@option(
+    "--cache-dir",
+    envvar="GMR_CACHE_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep downloaded files here by sha256; later downloads take them from it.",
+)
 @JSON
 @CONCURRENCY
 @common_options
@@ -152,8 +157,9 @@ def download(
     version: str | None,
     dest: Path,
     force: bool,
+    cache_dir: Path | None,
     as_json: bool,
-    concurrency: int,
+    concurrency: int | None,
 ) -> None:
     """Download a version of MODEL (exact, 'latest', or a constraint such as '>=1.2,<2')."""
     ctx = Context()
@@ -163,7 +169,8 @@ def download(
         version or reading.LATEST,
         dest,
         force=force,
-        concurrency=concurrency,
+        concurrency=concurrency or AUTO,
+        cache_dir=cache_dir,
         observer=ctx.console,
     )
     click.echo(render_download(result, as_json=as_json))

@@ -6,6 +6,7 @@ import json
 import os
 import shlex
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -20,9 +21,30 @@ from gitlab_model_registry.cli._context import (
 )
 from gitlab_model_registry.console import dotenv_values, render_publish, write_dotenv
 from gitlab_model_registry.errors import Problems, UsageError
+from gitlab_model_registry.pacing import AUTO
 
 #: GitLab's default per-file limit for model files (plan limit ml_model_max_file_size).
 GITLAB_MAX_FILE_SIZE = 10 * 1024**3
+
+
+class Size(click.ParamType):  # type: ignore[type-arg]
+    """A size in bytes, with an optional unit: 4GiB, 500MB, 1048576."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            size = files.parse_size(str(value))
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+        if size < 1:
+            self.fail("must be at least 1 byte", param, ctx)
+        return size
+
+
+SIZE = Size()
 BUMP = click.Choice(["major", "minor", "patch", "premajor", "preminor", "prepatch", "prerelease"])
 
 
@@ -105,9 +127,15 @@ def version_options(command: F) -> F:
     "--concurrency",
     envvar="GMR_CONCURRENCY",
     type=click.IntRange(1, 64),
-    default=4,
-    show_default=True,
-    help="Parallel uploads.",
+    help="Parallel uploads (default: up to 16 small files and 4 big ones at once).",
+)
+@option(
+    "--split-size",
+    envvar="GMR_SPLIT_SIZE",
+    type=SIZE,
+    metavar="SIZE",
+    help="GitLab: store files over SIZE (e.g. 4GiB) as parts plus a manifest, read back as one "
+    "file (default 4.5GiB, under GitLab.com's 5 GB per file).",
 )
 @option(
     "--max-file-size",
@@ -149,7 +177,8 @@ def publish(
     dotenv: Path | None,
     as_json: bool,
     dry_run: bool,
-    concurrency: int,
+    concurrency: int | None,
+    split_size: int | None,
     max_file_size: int,
     exclude: tuple[str, ...],
     include: tuple[str, ...],
@@ -177,9 +206,10 @@ def publish(
         description=description,
         params=params,
         metrics=metrics,
-        concurrency=concurrency,
+        concurrency=concurrency or AUTO,
         dry_run=dry_run,
         max_file_size=max_file_size,
+        split_size=split_size,
         exclude=exclude,
         include=include,
     )

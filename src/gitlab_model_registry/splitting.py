@@ -1,0 +1,357 @@
+"""Files bigger than GitLab's per-file limit, stored as numbered parts plus a manifest.
+
+A file over the split size is stored as ``<name>.gmr-part-00001``, ``…-00002``, … (each at most
+the split size) and one manifest per version, ``gmr-split.json``::
+
+    {"format": "gmr-split/1",
+     "files": [{"name": "weights.bin", "size": 12884901888, "sha256": "<whole file>",
+                "parts": [{"name": "weights.bin.gmr-part-00001", "size": 4294967296,
+                           "sha256": "<this part>"}, …]}]}
+
+``SplitFiles`` wraps a backend so every command sees the logical file: ``list_files`` hides the
+parts and the manifest and reports the whole file (its ``parts`` > 0), downloads reassemble and
+verify each part and the whole, promotion copies the parts, uploads split and resume per part.
+Splitting applies to GitLab only (``split_size`` None elsewhere): MLflow artifact stores have no
+per-file limit and MLflow's own clients expect whole files; reading works on any backend.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gitlab_model_registry.backends import Backend, ProgressCallback
+from gitlab_model_registry.backends._copy import copy_via_disk
+from gitlab_model_registry.errors import IntegrityError
+from gitlab_model_registry.files import CHUNK_SIZE, sha256_file
+from gitlab_model_registry.models import (
+    ModelVersion,
+    RegisteredModel,
+    RemoteFile,
+    RunData,
+    UploadFile,
+)
+
+MANIFEST = "gmr-split.json"
+FORMAT = "gmr-split/1"
+#: Just under GitLab.com's documented 5 GB per file.
+DEFAULT_SPLIT_SIZE = 4608 * 1024**2  # 4.5 GiB
+_PART = re.compile(r"\.gmr-part-\d{5}$")
+
+
+@dataclass(frozen=True)
+class Split:
+    """One logical file and its parts (RemoteFiles named as stored)."""
+
+    file: RemoteFile
+    parts: tuple[RemoteFile, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        parts = [{"name": p.name, "size": p.size, "sha256": p.sha256} for p in self.parts]
+        return {
+            "name": self.file.name,
+            "size": self.file.size,
+            "sha256": self.file.sha256,
+            "parts": parts,
+        }
+
+
+def part_name(name: str, index: int) -> str:
+    return f"{name}.gmr-part-{index + 1:05}"
+
+
+def plan_parts(file: UploadFile, split_size: int) -> list[UploadFile]:
+    """The parts of ``file``: byte ranges of at most ``split_size``."""
+    return [
+        UploadFile(
+            file.path,
+            part_name(file.remote_name, i),
+            min(split_size, file.size - start),
+            offset=start,
+        )
+        for i, start in enumerate(range(0, file.size, split_size))
+    ]
+
+
+def parse_manifest(text: str) -> dict[str, Split]:
+    try:
+        body = json.loads(text)
+        if body.get("format") != FORMAT:
+            raise ValueError(body.get("format"))
+        return {
+            f["name"]: Split(
+                RemoteFile(f["name"], int(f["size"]), f["sha256"], parts=len(f["parts"])),
+                tuple(RemoteFile(p["name"], int(p["size"]), p["sha256"]) for p in f["parts"]),
+            )
+            for f in body["files"]
+        }
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise IntegrityError(
+            f"the version's {MANIFEST} is not a {FORMAT} manifest ({error})",
+            hint="it was written by something else than gmr; publish the version again",
+        ) from None
+
+
+def render_manifest(splits: dict[str, Split]) -> str:
+    files = [splits[name].as_json() for name in sorted(splits)]
+    return json.dumps({"format": FORMAT, "files": files}, indent=1) + "\n"
+
+
+def part_sha256(part: UploadFile) -> str:
+    digest = hashlib.sha256()
+    with part.path.open("rb") as handle:
+        handle.seek(part.offset)
+        left = part.size
+        while left and (chunk := handle.read(min(CHUNK_SIZE, left))):
+            digest.update(chunk)
+            left -= len(chunk)
+    return digest.hexdigest()
+
+
+class _Hashing:
+    """The whole file's sha256, computed beside the part uploads (they read other offsets)."""
+
+    def __init__(self, path: Path) -> None:
+        self.digest = ""
+        self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
+        self._thread.start()
+
+    def _run(self, path: Path) -> None:
+        self.digest = sha256_file(path)
+
+    def result(self) -> str:
+        self._thread.join()
+        return self.digest
+
+
+class SplitFiles:
+    """A Backend that stores files over ``split_size`` as parts (see the module docstring)."""
+
+    def __init__(self, inner: Backend, split_size: int | None) -> None:
+        self.inner, self.split_size = inner, split_size
+        self.kind = inner.kind
+        self._manifests: dict[str, dict[str, Split]] = {}
+
+    def resized(self, split_size: int | None) -> SplitFiles:
+        return SplitFiles(self.inner, split_size if self.kind == "gitlab" else None)
+
+    # -- files ------------------------------------------------------------------------------
+
+    def list_files(self, mv: ModelVersion) -> list[RemoteFile]:
+        raw = self.inner.list_files(mv)
+        splits = self._manifest(mv, raw)
+        hidden = {p.name for s in splits.values() for p in s.parts} | {MANIFEST}
+        plain = [f for f in raw if f.name not in hidden and not _PART.search(f.name)]
+        return sorted(plain + [s.file for s in splits.values()], key=lambda f: f.name)
+
+    def upload(
+        self,
+        mv: ModelVersion,
+        files: Sequence[UploadFile],
+        *,
+        concurrency: int,
+        progress: ProgressCallback | None = None,
+    ) -> list[RemoteFile]:
+        size = self.split_size
+        big = [f for f in files if size is not None and f.size > size]
+        if size is None or not big:
+            return self.inner.upload(mv, files, concurrency=concurrency, progress=progress)
+        hashing = {f.remote_name: _Hashing(f.path) for f in big}
+        stored = {f.name: f for f in self.inner.list_files(mv)}
+        parts = {f.remote_name: plan_parts(f, size) for f in big}
+        done = {
+            p.remote_name: stored[p.remote_name]
+            for ps in parts.values()
+            for p in ps
+            if _stored_same(stored.get(p.remote_name), p)
+        }
+        todo = [f for f in files if f not in big]
+        todo += [p for ps in parts.values() for p in ps if p.remote_name not in done]
+        sent = self.inner.upload(mv, todo, concurrency=concurrency, progress=progress)
+        done |= {f.name: f for f in sent}
+        splits = dict(self._manifest(mv, list(stored.values())))
+        for file in big:
+            whole = RemoteFile(
+                file.remote_name,
+                file.size,
+                hashing[file.remote_name].result(),
+                parts=len(parts[file.remote_name]),
+            )
+            pieces = tuple(done[p.remote_name] for p in parts[file.remote_name])
+            splits[file.remote_name] = Split(whole, pieces)
+        self._write_manifest(mv, splits)
+        plain = {f.name: f for f in sent}
+        return [splits[f.remote_name].file if f in big else plain[f.remote_name] for f in files]
+
+    def download(
+        self,
+        mv: ModelVersion,
+        files: Sequence[RemoteFile],
+        dest: Path,
+        *,
+        concurrency: int,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        if not any(f.parts for f in files):
+            self.inner.download(mv, files, dest, concurrency=concurrency, progress=progress)
+            return
+        raw = self.inner.list_files(mv)
+        splits = [self._split(mv, raw, f) for f in files if f.parts]
+        dest.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=dest, prefix=".gmr-parts-") as tmp:
+            plain = [f for f in files if not f.parts]
+            pieces = [p for s in splits for p in s.parts]
+            jobs = [*plain, *pieces]
+            self.inner.download(mv, jobs, Path(tmp), concurrency=concurrency, progress=progress)
+            for file in plain:
+                (dest / file.name).parent.mkdir(parents=True, exist_ok=True)
+                (Path(tmp) / file.name).replace(dest / file.name)
+            for split in splits:
+                _assemble(split, Path(tmp), dest / split.file.name)
+
+    def copy_from(
+        self,
+        source: Backend,
+        src: ModelVersion,
+        dst: ModelVersion,
+        files: Sequence[RemoteFile],
+        *,
+        concurrency: int,
+        progress: ProgressCallback | None = None,
+    ) -> list[RemoteFile]:
+        origin = source.inner if isinstance(source, SplitFiles) else source
+        if not any(f.parts for f in files):
+            return self.inner.copy_from(
+                origin, src, dst, files, concurrency=concurrency, progress=progress
+            )
+        if not (isinstance(source, SplitFiles) and origin.kind == self.kind == "gitlab"):
+            return copy_via_disk(
+                source, self, src, dst, files, concurrency=concurrency, progress=progress
+            )
+        raw = origin.list_files(src)
+        splits = {f.name: source._split(src, raw, f) for f in files if f.parts}
+        jobs = [f for f in files if not f.parts] + [p for s in splits.values() for p in s.parts]
+        copied = self.inner.copy_from(
+            origin, src, dst, jobs, concurrency=concurrency, progress=progress
+        )
+        merged = dict(self._manifest(dst, self.inner.list_files(dst))) | splits
+        self._write_manifest(dst, merged)
+        plain = {f.name: f for f in copied}
+        return [splits[f.name].file if f.parts else plain[f.name] for f in files]
+
+    # -- the manifest -----------------------------------------------------------------------
+
+    def _manifest(self, mv: ModelVersion, raw: Sequence[RemoteFile]) -> dict[str, Split]:
+        entry = next((f for f in raw if f.name == MANIFEST), None)
+        if entry is None:
+            return {}
+        key = f"{mv.model}\0{mv.version_id}\0{entry.sha256}"
+        if key not in self._manifests:
+            with tempfile.TemporaryDirectory(prefix="gmr-manifest-") as tmp:
+                self.inner.download(mv, [entry], Path(tmp), concurrency=1)
+                self._manifests[key] = parse_manifest((Path(tmp) / MANIFEST).read_text())
+        return self._manifests[key]
+
+    def _split(self, mv: ModelVersion, raw: Sequence[RemoteFile], file: RemoteFile) -> Split:
+        """The split of ``file``, every part present as the manifest recorded it."""
+        split = self._manifest(mv, raw).get(file.name)
+        if split is None:
+            raise IntegrityError(f"{file.name} is missing from the version's {MANIFEST}")
+        stored = {f.name: f for f in raw}
+        for index, part in enumerate(split.parts):
+            have = stored.get(part.name)
+            if have is None or have.size != part.size or (have.sha256 not in (None, part.sha256)):
+                raise IntegrityError(
+                    f"{file.name}: part {index + 1} of {len(split.parts)} ({part.name}) is "
+                    f"{'missing' if have is None else 'not the one its manifest records'}",
+                    hint="publish the version again to upload its missing parts",
+                )
+        return split
+
+    def _write_manifest(self, mv: ModelVersion, splits: dict[str, Split]) -> None:
+        with tempfile.TemporaryDirectory(prefix="gmr-manifest-") as tmp:
+            path = Path(tmp) / MANIFEST
+            path.write_text(render_manifest(splits))
+            manifest = UploadFile(path, MANIFEST, path.stat().st_size)
+            self.inner.upload(mv, [manifest], concurrency=1)
+
+    # -- everything else is the wrapped backend's -------------------------------------------
+
+    def describe(self) -> str:
+        return self.inner.describe()
+
+    def get_model(self, name: str) -> RegisteredModel | None:
+        return self.inner.get_model(name)
+
+    def create_model(self, name: str, description: str) -> RegisteredModel:
+        return self.inner.create_model(name, description)
+
+    def list_versions(self, model: str) -> list[ModelVersion]:
+        return self.inner.list_versions(model)
+
+    def get_version(self, model: str, version: str) -> ModelVersion | None:
+        return self.inner.get_version(model, version)
+
+    def create_version(
+        self, model: str, version: str, description: str, tags: dict[str, str]
+    ) -> ModelVersion:
+        return self.inner.create_version(model, version, description, tags)
+
+    def package_url(self, mv: ModelVersion) -> str:
+        return self.inner.package_url(mv)
+
+    def log_run_data(self, run_id: str, data: RunData) -> None:
+        self.inner.log_run_data(run_id, data)
+
+    def get_run_data(self, run_id: str) -> RunData:
+        return self.inner.get_run_data(run_id)
+
+    def run_status(self, run_id: str) -> str:
+        return self.inner.run_status(run_id)
+
+    def finish_version(self, mv: ModelVersion) -> None:
+        self.inner.finish_version(mv)
+
+
+def with_split_size(backend: Backend, split_size: int | None) -> Backend:
+    """``backend`` splitting at ``split_size`` (GitLab only; other registries never split)."""
+    inner = backend.inner if isinstance(backend, SplitFiles) else backend
+    return SplitFiles(inner, split_size if inner.kind == "gitlab" else None)
+
+
+def _stored_same(stored: RemoteFile | None, part: UploadFile) -> bool:
+    """A part already uploaded with the same bytes (an interrupted publish resumed)."""
+    if stored is None or stored.sha256 is None or stored.size != part.size:
+        return False
+    return stored.sha256 == part_sha256(part)
+
+
+def _assemble(split: Split, parts_dir: Path, target: Path) -> None:
+    """Concatenate the verified parts into ``target`` (each removed once copied), then verify."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    building = parts_dir / ".whole"
+    digest = hashlib.sha256()
+    with building.open("wb") as out:
+        for part in split.parts:
+            path = parts_dir / part.name
+            with path.open("rb") as handle:
+                while chunk := handle.read(CHUNK_SIZE):
+                    digest.update(chunk)
+                    out.write(chunk)
+            path.unlink()
+    if digest.hexdigest() != split.file.sha256:
+        raise IntegrityError(
+            f"{split.file.name}: its reassembled parts do not match the manifest's sha256",
+            hint="the stored parts may be corrupt; publish the version again",
+        )
+    building.replace(target)
+
+
+__all__ = ["DEFAULT_SPLIT_SIZE", "MANIFEST", "SplitFiles", "with_split_size"]
