@@ -11,6 +11,9 @@ import pytest
 from gitlab_model_registry import Flags, Settings, open_registry
 from gitlab_model_registry.backends import Backend
 from tests.gitlab_double.pytest_plugin import Double
+from tests.integration.publish.conftest import gmr
+
+__all__ = ["Lines", "gitlab", "gmr"]  # gmr: the CLI fixture, shared with the publish tests
 
 
 class Lines:

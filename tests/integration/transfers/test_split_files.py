@@ -1,0 +1,128 @@
+"""Files over --split-size: parts plus a manifest on GitLab, one file for every command."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.gitlab_double.pytest_plugin import Double
+from tests.integration.publish.conftest import Gmr, writes
+
+MIB = 1024 * 1024
+
+
+@pytest.fixture
+def big_model(tmp_path: Path) -> tuple[Path, str]:
+    """A model with a 2.5 MiB file (3 parts at 1 MiB) and a small one; the big one's sha256."""
+    root = tmp_path / "model"
+    (root / "weights").mkdir(parents=True)
+    data = os.urandom(5 * MIB // 2)
+    (root / "weights" / "big.bin").write_bytes(data)
+    (root / "config.json").write_text("{}")
+    return root, hashlib.sha256(data).hexdigest()
+
+
+def _stored(double: Double, version: str = "1.0.0") -> dict[str, int]:
+    stored = double.control.version("iris", version)
+    assert stored is not None
+    return {f["name"]: f["size"] for f in stored["files"]}
+
+
+def test_a_split_file_is_published_shown_downloaded_and_promoted_as_one_file(
+    gmr: Gmr, double: Double, big_model: tuple[Path, str], tmp_path: Path
+) -> None:
+    root, digest = big_model
+    published = gmr("publish", "iris", str(root), "--version", "1.0.0", "--split-size", "1MiB")
+    assert published.code == 0, published.stderr
+    assert _stored(double) == {
+        "config.json": 2,
+        "gmr-split.json": _stored(double)["gmr-split.json"],
+        "weights/big.bin.gmr-part-00001": MIB,
+        "weights/big.bin.gmr-part-00002": MIB,
+        "weights/big.bin.gmr-part-00003": MIB // 2,
+    }
+
+    shown = gmr("show", "iris", "1.0.0", "--json")
+    files = {f["name"]: f for f in shown.json["files"]}
+    assert set(files) == {"config.json", "weights/big.bin"}
+    assert files["weights/big.bin"]["sha256"] == digest and files["weights/big.bin"]["parts"] == 3
+    assert "(split: 3 parts)" in gmr("show", "iris", "1.0.0").stdout
+
+    got = gmr("download", "iris", "1.0.0", "--dest", str(tmp_path / "got"))
+    assert got.code == 0, got.stderr
+    assert sorted(p.relative_to(tmp_path / "got").as_posix() for p in (tmp_path / "got").rglob("*")
+                  if p.is_file()) == ["config.json", "weights/big.bin"]  # fmt: skip
+    assert hashlib.sha256((tmp_path / "got/weights/big.bin").read_bytes()).hexdigest() == digest
+
+    promoted = gmr("promote", "iris", "1.0.0", "--to", "2.0.0")
+    assert promoted.code == 0, promoted.stderr
+    assert set(_stored(double, "2.0.0")) == set(_stored(double))
+    again = gmr("download", "iris", "2.0.0", "--dest", str(tmp_path / "again"), "--json")
+    assert again.code == 0, again.stderr
+    assert hashlib.sha256((tmp_path / "again/weights/big.bin").read_bytes()).hexdigest() == digest
+
+
+def test_a_publish_killed_mid_part_resumes_without_sending_stored_parts_again(
+    gmr: Gmr, double: Double, big_model: tuple[Path, str]
+) -> None:
+    root, _ = big_model
+    args = ("publish", "iris", str(root), "--version", "1.0.0", "--split-size", "1MiB")
+    # The third part's PUT hangs for 30 s: the publish is killed while it is on the wire.
+    double.control.set_faults(latency_ms=30_000, fault_path="part-00003")
+    proc = gmr.start(*args, "--concurrency", "1")
+    deadline = time.monotonic() + 60
+    while not any("part-00002" in r["path"] for r in writes(double)):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.kill()
+    proc.wait(timeout=10)
+    double.control.set_faults(latency_ms=0, fault_path="")
+    before = len(writes(double))
+
+    resumed = gmr(*args)
+
+    assert resumed.code == 0, resumed.stderr
+    sent = [r["path"] for r in writes(double)[before:] if r["method"] == "PUT"]
+    assert not any("part-00001" in path or "part-00002" in path for path in sent), sent
+    assert any("part-00003" in path for path in sent) and any("gmr-split.json" in p for p in sent)
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt"])
+def test_a_missing_or_corrupt_part_is_refused_with_nothing_written(
+    gmr: Gmr, double: Double, big_model: tuple[Path, str], tmp_path: Path, damage: str
+) -> None:
+    root, _ = big_model
+    args = ("publish", "iris", str(root), "--version", "1.0.0", "--split-size", "1MiB")
+    assert gmr(*args).code == 0
+    if damage == "corrupt":
+        double.control.corrupt_file("iris", "1.0.0", "weights/big.bin.gmr-part-00002")
+    else:
+        _drop_part(double, "weights/big.bin.gmr-part-00002")
+
+    got = gmr("download", "iris", "1.0.0", "--dest", str(tmp_path / "got"))
+
+    assert got.code != 0 and "big.bin" in got.stderr, got.stderr
+    assert not (tmp_path / "got").exists() or not any((tmp_path / "got").iterdir())
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".got")] == []
+
+
+def _drop_part(double: Double, name: str) -> None:
+    """Publish a manifest naming a part that is not stored (as if it were deleted)."""
+    import requests
+
+    stored = double.control.version("iris", "1.0.0")
+    assert stored is not None
+    base = f"{double.api_url}/projects/1/packages/ml_models/{stored['id']}/files"
+    auth = {"Authorization": f"Bearer {double.developer_token}"}
+    manifest = requests.get(f"{base}/gmr-split.json", headers=auth, timeout=10).json()
+    manifest["files"][0]["parts"][1]["name"] = name.replace("00002", "00009")
+    put = requests.put(
+        f"{base}/gmr-split.json", data=json.dumps(manifest), headers=auth, timeout=10
+    )
+    assert put.status_code == 201
