@@ -187,6 +187,8 @@ def check_publish(
             rules=selection.Rules(request.exclude, request.include),
             left_out=left_out,
         )
+    if kind == "gitlab":
+        problems.found += splitting.reserved_name_problems([f.remote_name for f in upload_files])
     problems.raise_any()
     return upload_files
 

@@ -63,6 +63,15 @@ class Split:
         }
 
 
+def reserved_name_problems(names: Sequence[str]) -> list[str]:
+    """Names a GitLab publish cannot use: the manifest's, and part names (they would be hidden)."""
+    return [
+        f"{name!r} is a name gmr uses for split files on GitLab: rename the file"
+        for name in names
+        if name == MANIFEST or _PART.search(name)
+    ]
+
+
 def part_name(name: str, index: int) -> str:
     return f"{name}.gmr-part-{index + 1:05}"
 

@@ -1,0 +1,191 @@
+"""Transfers at the limit, on the GitLab double, side by side in one run.
+
+1. 1 GiB upload (`gmr publish`) and download (`gmr download`, sha256 verified) vs `curl` of the
+   same URL, interleaved (A B A B …, medians), and peak RSS at 64 MiB and 1 GiB;
+2. 200 x 64 KiB + one 64 MiB file at 20 ms latency: `gmr publish` vs the documented MLflow-client
+   flow (bench/mlflow_client_flow.py), interleaved, medians;
+3. a big file split by `--split-size`: publish and download throughput vs `curl` of one stream;
+4. a second download through `--cache-dir`: file bytes GitLab served and time.
+
+Usage (repository root): .venv/bin/python bench/transfers.py [--big-mib 1024] [--runs 3]
+       [--split-mib 3072 --split-size 1GiB]   (the issue's 12 GiB / 4GiB, scaled to the disk)
+Single runs on shared machines swing widely (page cache, neighbours): read the medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.gitlab_double.control import DoubleClient
+from tests.gitlab_double.process import running_double
+
+TOKEN = "glpat-bench-api"
+MIB = 1024 * 1024
+HERE = Path(__file__).resolve().parent
+
+
+def random_file(path: Path, mib: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as out:
+        for _ in range(mib):
+            out.write(os.urandom(MIB))
+    return path
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("CI_", "GMR_", "GITLAB_"))}
+
+
+def gmr(base: str, command: str, *args: str) -> tuple[float, int]:
+    """Run a `gmr` command; returns (seconds, peak RSS in KiB)."""
+    auth = ["--gitlab-url", base, "--project", "1", "--token", TOKEN, "--upload-token", "api"]
+    cmd = [sys.executable, "-m", "gitlab_model_registry", command, *args, "--no-progress", *auth]
+    start = time.perf_counter()
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True,
+                          env=_env())  # fmt: skip
+    seconds = time.perf_counter() - start
+    if proc.returncode:
+        raise SystemExit(f"gmr {command} failed: {proc.stderr[-2000:]}")
+    return seconds, int(proc.stderr.strip().splitlines()[-1])
+
+
+def curl(*args: str) -> float:
+    out = subprocess.run(
+        ["curl", "-sS", "-w", "%{http_code} %{time_total}", "-H", f"Authorization: Bearer {TOKEN}",
+         *args],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert out[-2] in ("200", "201"), out
+    return float(out[-1])
+
+
+def file_url(base: str, control: DoubleClient, model: str, semver: str, name: str) -> str:
+    found = control.version(model, semver)
+    assert found is not None
+    return f"{base}/api/v4/projects/1/packages/ml_models/{found['id']}/files/{name}"
+
+
+def mlflow_flow(base: str, model: str, version: str, folder: Path) -> float:
+    env = _env() | {
+        "MLFLOW_TRACKING_URI": f"{base}/api/v4/projects/1/ml/mlflow",
+        "MLFLOW_TRACKING_TOKEN": TOKEN,
+    }
+    start = time.perf_counter()
+    subprocess.run([sys.executable, str(HERE / "mlflow_client_flow.py"), model, version,
+                    str(folder)], check=True, env=env, capture_output=True)  # fmt: skip
+    return time.perf_counter() - start
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def big_transfers(base: str, control: DoubleClient, work: Path, mib: int, runs: int) -> None:
+    big = random_file(work / "big" / "big.bin", mib)
+    mb = mib * MIB / 1e6
+    up_gmr, up_curl, down_gmr, down_curl, rss_up, rss_down = [], [], [], [], [], []
+    for run in range(runs):  # A B A B: gmr then curl, upload then download
+        seconds, rss = gmr(base, "publish", "big", str(big), "--version", f"{run + 1}.0.0")
+        up_gmr.append(seconds)
+        rss_up.append(rss)
+        url = file_url(base, control, "big", f"{run + 1}.0.0", "big.bin")
+        up_curl.append(curl("-o", "/dev/null", "-T", str(big), url.replace("big.bin", "c.bin")))
+        dest = work / f"down-{run}"
+        seconds, rss = gmr(base, "download", "big", f"{run + 1}.0.0", "--dest", str(dest))
+        down_gmr.append(seconds)
+        rss_down.append(rss)
+        down_curl.append(curl("-o", str(work / "curl.bin"), url))
+        subprocess.run(["rm", "-rf", str(dest), str(work / "curl.bin")], check=True)
+    g, c = median(up_gmr), median(up_curl)
+    print(f"1a. {mib} MiB upload, {runs} interleaved runs, medians: gmr publish {g:.2f} s "
+          f"({mb / g:.0f} MB/s, whole command) vs curl -T {c:.2f} s ({mb / c:.0f} MB/s): "
+          f"ratio {c / g:.2f}")  # fmt: skip
+    g, c = median(down_gmr), median(down_curl)
+    print(f"1b. {mib} MiB download: gmr download {g:.2f} s ({mb / g:.0f} MB/s, sha256 verified) "
+          f"vs curl -o {c:.2f} s ({mb / c:.0f} MB/s): ratio {c / g:.2f}")  # fmt: skip
+    small = random_file(work / "small" / "small.bin", 64)
+    _, small_rss = gmr(base, "publish", "small", str(small), "--version", "1.0.0")
+    _, small_down = gmr(base, "download", "small", "1.0.0", "--dest", str(work / "small-down"))
+    print(f"1c. peak RSS: publish {small_rss / 1024:.0f} MiB at 64 MiB, "
+          f"{max(rss_up) / 1024:.0f} MiB at {mib} MiB; download {small_down / 1024:.0f} MiB "
+          f"at 64 MiB, {max(rss_down) / 1024:.0f} MiB at {mib} MiB")  # fmt: skip
+    big.unlink()
+
+
+def many_files(base: str, control: DoubleClient, work: Path, runs: int) -> Path:
+    tree = work / "tree"
+    tree.mkdir()
+    for i in range(200):
+        (tree / f"part-{i:03d}.bin").write_bytes(os.urandom(64 * 1024))
+    random_file(tree / "weights.bin", 64)
+    control.set_faults(latency_ms=20)
+    ours, theirs = [], []
+    for run in range(runs):
+        ours.append(gmr(base, "publish", "tree", str(tree), "--version", f"{run + 1}.0.0")[0])
+        theirs.append(mlflow_flow(base, f"mlflow-tree-{run}", "1.0.0", tree))
+    control.set_faults(latency_ms=0)
+    g, m = median(ours), median(theirs)
+    print(f"2. 200 x 64 KiB + 64 MiB at 20 ms latency, {runs} interleaved runs, medians: "
+          f"gmr publish {g:.2f} s vs MLflow client (GitLab's documented flow) {m:.2f} s: "
+          f"{m / g:.1f}x")  # fmt: skip
+    return tree
+
+
+def split_file(base: str, control: DoubleClient, work: Path, mib: int, split: str) -> None:
+    big = random_file(work / "split" / "huge.bin", mib)
+    mb = mib * MIB / 1e6
+    up, _ = gmr(base, "publish", "huge", str(big), "--version", "1.0.0", "--split-size", split)
+    part = file_url(base, control, "huge", "1.0.0", "huge.bin.gmr-part-00001")
+    one = curl("-o", "/dev/null", "-T", str(big), part.replace("gmr-part-00001", "curl"))
+    dest = work / "split-down"
+    down, _ = gmr(base, "download", "huge", "1.0.0", "--dest", str(dest))
+    curl_down = curl("-o", str(work / "curl.bin"), part.replace("gmr-part-00001", "curl"))
+    subprocess.run(["rm", "-rf", str(dest), str(work / "curl.bin"), str(big)], check=True)
+    print(f"3. {mib} MiB split at {split}: publish {up:.2f} s ({mb / up:.0f} MB/s) vs curl -T "
+          f"of one stream {one:.2f} s ({mb / one:.0f} MB/s); download (reassembled, verified) "
+          f"{down:.2f} s ({mb / down:.0f} MB/s) vs curl -o {curl_down:.2f} s "
+          f"({mb / curl_down:.0f} MB/s)")  # fmt: skip
+
+
+def cached_download(base: str, control: DoubleClient, work: Path) -> None:
+    cache = work / "cache"
+    times, served = [], []
+    for run in range(2):
+        before = sum(control.served_bytes().values())
+        dest = work / f"cached-{run}"
+        times.append(gmr(base, "download", "tree", "1.0.0", "--dest", str(dest),
+                         "--cache-dir", str(cache))[0])  # fmt: skip
+        served.append(sum(control.served_bytes().values()) - before)
+    print(f"4. tree download with --cache-dir: first {times[0]:.2f} s, {served[0] / MIB:.1f} MiB "
+          f"served; second {times[1]:.2f} s, {served[1]} bytes served")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--big-mib", type=int, default=1024)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--split-mib", type=int, default=3072)
+    parser.add_argument("--split-size", default="1GiB")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="gmr-bench-") as tmp:
+        work = Path(tmp)
+        with running_double(work / "data", ["--token", f"{TOKEN}:api:developer"]) as base:
+            control = DoubleClient(base)
+            big_transfers(base, control, work, args.big_mib, args.runs)
+            many_files(base, control, work, args.runs)
+            cached_download(base, control, work)
+            if args.split_mib:
+                split_file(base, control, work, args.split_mib, args.split_size)
+
+
+if __name__ == "__main__":
+    main()
