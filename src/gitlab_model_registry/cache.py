@@ -14,12 +14,15 @@ filesystem, by copy otherwise. Files the registry reports no sha256 for are neve
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from gitlab_model_registry.files import sha256_file
 from gitlab_model_registry.models import RemoteFile
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class Cache:
@@ -27,12 +30,14 @@ class Cache:
         self.root = root
 
     def entry(self, sha256: str) -> Path:
+        if not _SHA256.fullmatch(sha256):  # the registry's word: never a path of its choosing
+            raise ValueError(f"not a sha256: {sha256!r}")
         return self.root / "sha256" / sha256[:2] / sha256
 
     def place(self, file: RemoteFile, dest: Path) -> bool:
         """Put the cached bytes of ``file`` at ``dest``; False when there is no good entry."""
-        if not file.sha256:
-            return False
+        if not file.sha256 or not _SHA256.fullmatch(file.sha256) or not _inside(file.name):
+            return False  # a name leaving the destination is the download's to refuse
         entry = self.entry(file.sha256)
         try:
             size = entry.stat().st_size
@@ -47,11 +52,16 @@ class Cache:
 
     def keep(self, file: RemoteFile, path: Path) -> None:
         """Add a downloaded, verified file to the cache (never a file without a sha256)."""
-        if not file.sha256:
+        if not file.sha256 or not _SHA256.fullmatch(file.sha256):
             return
         entry = self.entry(file.sha256)
         entry.parent.mkdir(parents=True, exist_ok=True)
         _link_or_copy(path, entry)
+
+
+def _inside(name: str) -> bool:
+    path = PurePosixPath(name)
+    return not path.is_absolute() and ".." not in path.parts
 
 
 def _link_or_copy(source: Path, dest: Path) -> None:
