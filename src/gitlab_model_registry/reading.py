@@ -82,14 +82,8 @@ def download(
     try:
         cached = _from_cache(cache, files, partial, observer)
         todo = [f for f in files if f not in cached]
-        with observer.phase("download", f"Downloading {len(todo)} file(s)"):
-            observer.transfer(len(todo), sum(f.size for f in todo))
-            try:
-                backend.download(
-                    mv, todo, partial, concurrency=concurrency, progress=observer.progress
-                )
-            except Interrupted as stop:
-                raise stop.explained(f"nothing was written to {dest}") from None
+        if todo:
+            _download(backend, mv, todo, partial, concurrency, observer, dest)
         if cache is not None:
             for file in todo:
                 cache.keep(file, partial / file.name)
@@ -97,6 +91,23 @@ def download(
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return DownloadResult(mv, files, dest, cached)
+
+
+def _download(
+    backend: Backend,
+    mv: ModelVersion,
+    todo: list[RemoteFile],
+    partial: Path,
+    concurrency: int,
+    observer: Observer,
+    dest: Path,
+) -> None:
+    with observer.phase("download", f"Downloading {len(todo)} file(s)"):
+        observer.transfer(len(todo), sum(f.size for f in todo))
+        try:
+            backend.download(mv, todo, partial, concurrency=concurrency, progress=observer.progress)
+        except Interrupted as stop:
+            raise stop.explained(f"nothing was written to {dest}") from None
 
 
 def _from_cache(
