@@ -14,7 +14,7 @@ import pytest
 from gitlab_model_registry import CiContext, PublishRequest, download, publish
 from gitlab_model_registry.cache import Cache
 from tests.gitlab_double.pytest_plugin import Double
-from tests.integration.publish.conftest import clean_environ
+from tests.integration.publish.conftest import Gmr, clean_environ
 from tests.integration.transfers.conftest import Lines, gitlab
 
 SIZES = {"weights/a.bin": 300_000, "weights/b.bin": 70_000, "config.json": 20}
@@ -140,3 +140,17 @@ def test_two_processes_sharing_a_cache_at_once_both_get_whole_files(
             assert _tree(tmp_path / f"d{round_}{i}") == published
     leftovers = [p for p in cache.rglob("*") if p.name.endswith(".tmp")]
     assert leftovers == []
+
+
+def test_the_cli_takes_the_cache_from_gmr_cache_dir(
+    gmr: Gmr, double: Double, tmp_path: Path, published: dict[str, str]
+) -> None:
+    env = {"GMR_CACHE_DIR": str(tmp_path / "cache")}
+    first = gmr("download", "iris", "1.0.0", "--dest", str(tmp_path / "a"), env=env)
+    second = gmr("download", "iris", "1.0.0", "--dest", str(tmp_path / "b"), "--json", env=env)
+
+    assert first.code == 0 and "from the cache" not in first.stdout, first.stderr
+    assert second.code == 0, second.stderr
+    assert sorted(second.json["from_cache"]) == sorted(published)
+    assert "3 of 3 file(s) from the cache" in second.stderr
+    assert _tree(tmp_path / "b") == published
