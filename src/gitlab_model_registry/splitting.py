@@ -235,17 +235,19 @@ class SplitFiles:
         concurrency: int,
         progress: ProgressCallback | None = None,
     ) -> list[RemoteFile]:
-        origin = source.inner if isinstance(source, SplitFiles) else source
+        reader = source if isinstance(source, SplitFiles) else SplitFiles(source, None)
+        origin = reader.inner
+        if origin.kind != "gitlab" or self.kind != "gitlab":
+            # Another registry: through a temporary directory, split here as this one needs.
+            return copy_via_disk(
+                reader, self, src, dst, files, concurrency=concurrency, progress=progress
+            )
         if not any(f.parts for f in files):
             return self.inner.copy_from(
                 origin, src, dst, files, concurrency=concurrency, progress=progress
             )
-        if not (isinstance(source, SplitFiles) and origin.kind == self.kind == "gitlab"):
-            return copy_via_disk(
-                source, self, src, dst, files, concurrency=concurrency, progress=progress
-            )
         raw = origin.list_files(src)
-        splits = {f.name: source._split(src, raw, f) for f in files if f.parts}
+        splits = {f.name: reader._split(src, raw, f) for f in files if f.parts}
         jobs = [f for f in files if not f.parts] + [p for s in splits.values() for p in s.parts]
         copied = self.inner.copy_from(
             origin, src, dst, jobs, concurrency=concurrency, progress=progress
