@@ -8,9 +8,8 @@ shown to refuse it. Each `gmr` run on MLflow costs ~3 s: scenarios share their s
 
 from __future__ import annotations
 
-import re
-
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
