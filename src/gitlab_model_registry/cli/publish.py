@@ -12,6 +12,8 @@ import click
 
 from gitlab_model_registry import api, files
 from gitlab_model_registry.cli._context import (
+    CONCURRENCY,
+    JSON,
     Context,
     F,
     ListFromEnv,
@@ -121,14 +123,9 @@ def version_options(command: F) -> F:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write MODEL_* variables for artifacts:reports:dotenv.",
 )
-@option("--json", "as_json", is_flag=True, envvar="GMR_JSON", help="Print the result as JSON.")
+@JSON
 @option("--dry-run", is_flag=True, envvar="GMR_DRY_RUN", help="Print the plan; write nothing.")
-@option(
-    "--concurrency",
-    envvar="GMR_CONCURRENCY",
-    type=click.IntRange(1, 64),
-    help="Parallel uploads (default: up to 16 small files and 4 big ones at once).",
-)
+@CONCURRENCY
 @option(
     "--split-size",
     envvar="GMR_SPLIT_SIZE",
