@@ -93,17 +93,30 @@ def big_transfers(base: str, control: DoubleClient, work: Path, mib: int, runs: 
     big = random_file(work / "big" / "big.bin", mib)
     mb = mib * MIB / 1e6
     up_gmr, up_curl, down_gmr, down_curl, rss_up, rss_down = [], [], [], [], [], []
-    for run in range(runs):  # A B A B: gmr then curl, upload then download
-        seconds, rss = gmr(base, "publish", "big", str(big), "--version", f"{run + 1}.0.0")
-        up_gmr.append(seconds)
-        rss_up.append(rss)
+    tiny = work / "tiny" / "tiny.bin"
+    tiny.parent.mkdir()
+    tiny.write_bytes(b"x")
+    gmr(base, "publish", "curl-target", str(tiny), "--version", "1.0.0")
+    target = file_url(base, control, "curl-target", "1.0.0", "c.bin")
+    for run in range(runs):  # A B, then B A: neither always runs after the other's write-back
+        for tool in ("gmr", "curl") if run % 2 == 0 else ("curl", "gmr"):
+            os.sync()
+            if tool == "gmr":
+                seconds, rss = gmr(base, "publish", "big", str(big), "--version", f"{run + 1}.0.0")
+                up_gmr.append(seconds)
+                rss_up.append(rss)
+            else:
+                up_curl.append(curl("-o", "/dev/null", "-T", str(big), f"{target}{run}"))
         url = file_url(base, control, "big", f"{run + 1}.0.0", "big.bin")
-        up_curl.append(curl("-o", "/dev/null", "-T", str(big), url.replace("big.bin", "c.bin")))
         dest = work / f"down-{run}"
-        seconds, rss = gmr(base, "download", "big", f"{run + 1}.0.0", "--dest", str(dest))
-        down_gmr.append(seconds)
-        rss_down.append(rss)
-        down_curl.append(curl("-o", str(work / "curl.bin"), url))
+        for tool in ("gmr", "curl") if run % 2 == 0 else ("curl", "gmr"):
+            os.sync()
+            if tool == "gmr":
+                seconds, rss = gmr(base, "download", "big", f"{run + 1}.0.0", "--dest", str(dest))
+                down_gmr.append(seconds)
+                rss_down.append(rss)
+            else:
+                down_curl.append(curl("-o", str(work / "curl.bin"), url))
         subprocess.run(["rm", "-rf", str(dest), str(work / "curl.bin")], check=True)
     g, c = median(up_gmr), median(up_curl)
     print(f"1a. {mib} MiB upload, {runs} interleaved runs, medians: gmr publish {g:.2f} s "
@@ -175,15 +188,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--split-mib", type=int, default=3072)
     parser.add_argument("--split-size", default="1GiB")
+    parser.add_argument("--only", default="1234", help="which measurements, e.g. 12")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gmr-bench-") as tmp:
         work = Path(tmp)
         with running_double(work / "data", ["--token", f"{TOKEN}:api:developer"]) as base:
             control = DoubleClient(base)
-            big_transfers(base, control, work, args.big_mib, args.runs)
-            many_files(base, control, work, args.runs)
-            cached_download(base, control, work)
-            if args.split_mib:
+            if "1" in args.only:
+                big_transfers(base, control, work, args.big_mib, args.runs)
+            if "2" in args.only or "4" in args.only:
+                many_files(base, control, work, args.runs)
+            if "4" in args.only:
+                cached_download(base, control, work)
+            if args.split_mib and "3" in args.only:
                 split_file(base, control, work, args.split_mib, args.split_size)
 
 
