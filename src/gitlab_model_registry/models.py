@@ -39,6 +39,8 @@ class CiContext:
     ref_name: str = ""
     merge_request_iid: str = ""
     project_path: str = ""
+    project_url: str = ""
+    merge_request_target_branch: str = ""
     #: False when the registry is a GitLab other than the job's own: its job ids mean nothing there.
     links_job: bool = True
 

@@ -15,6 +15,8 @@ Followed (repo gitlabhq/gitlabhq):
   caller may not read the MR; ``update_note`` needs ``admin_note`` (the note's author only:
   403 otherwise); the list is ordered ``created_at`` desc by default. A validation failure is
   ``bad_request!("Note #{note.errors.messages}")``.
+- lib/api/users.rb ``GET /user``: the token's own user (who wrote a note); a job token is not
+  accepted there by the double (doc/ci/jobs/ci_job_token.md does not list it).
 - app/models/concerns/notes/active_record.rb: ``validates :note, presence: true`` and
   ``length: { maximum: Gitlab::Database::MAX_TEXT_SIZE_LIMIT }`` (lib/gitlab/database.rb:
   1_000_000 characters). ``PUT`` declares ``body`` with ``allow_blank: false`` (Grape: "body is
@@ -336,7 +338,15 @@ def _note_json(request: Request, project: Project, mr: MergeRequest, note: Note)
     }
 
 
+def current_user(request: Request) -> Response:
+    caller = auth.identify(request, auth.PROJECTS)
+    if caller.anonymous or caller.job is not None or caller.user is None:
+        raise message(401, "401 Unauthorized")
+    return Response(body=_user_json(request, caller.user))
+
+
 def register(router: Router) -> None:
+    router.add("GET", r"/api/v4/user", current_user)
     router.add("GET", MRS, list_merge_requests)
     router.add("GET", MR, get_merge_request)
     router.add("GET", NOTES, list_notes)
