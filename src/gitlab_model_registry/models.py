@@ -59,6 +59,10 @@ class CiContext:
     project_path: str = ""
     project_url: str = ""
     merge_request_target_branch: str = ""
+    #: ``CI_ENVIRONMENT_NAME``: the job declares ``environment:`` and GitLab records its deployment.
+    environment_name: str = ""
+    #: ``GITLAB_USER_LOGIN``: who runs the job (recorded where the registry keeps no user).
+    user_login: str = ""
     #: False when the registry is a GitLab other than the job's own: its job ids mean nothing there.
     links_job: bool = True
 
@@ -126,3 +130,16 @@ class PublishResult:
     uploaded: tuple[RemoteFile, ...] = ()
     skipped: tuple[RemoteFile, ...] = ()
     dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A version put into an environment: GitLab's deployment, or an MLflow alias record."""
+
+    environment: str
+    version: str
+    created_at: str  # ISO 8601 UTC
+    status: str  # running, success, failed, canceled (GitLab's deployment statuses)
+    job_url: str = ""
+    user: str = ""
+    id: str = ""  # GitLab's deployment id; empty on MLflow

@@ -56,6 +56,8 @@ _CI_VARIABLES = {
     "project_path": "CI_PROJECT_PATH",
     "project_url": "CI_PROJECT_URL",
     "merge_request_target_branch": "CI_MERGE_REQUEST_TARGET_BRANCH_NAME",
+    "environment_name": "CI_ENVIRONMENT_NAME",
+    "user_login": "GITLAB_USER_LOGIN",
 }
 
 

@@ -20,7 +20,7 @@ import gitlab.exceptions
 import requests
 
 from gitlab_model_registry import versioning
-from gitlab_model_registry.backends import Backend, ProgressCallback
+from gitlab_model_registry.backends import Backend, EnvironmentLedger, ProgressCallback
 from gitlab_model_registry.backends import _gitlab_shapes as shapes
 from gitlab_model_registry.backends._copy import copy_via_disk
 from gitlab_model_registry.backends._gitlab_api import JsonApi
@@ -277,6 +277,11 @@ class GitLabBackend:
         # GitLab stores the candidate's status and end time as given (runs/update).
         payload = {"run_id": mv.run_id, "status": "FINISHED", "end_time": int(time.time() * 1000)}
         self._api.mlflow("post", "runs/update", payload)
+
+    def environments(self) -> EnvironmentLedger:
+        from gitlab_model_registry.backends._gitlab_environments import GitLabEnvironments
+
+        return GitLabEnvironments(self._api, self)
 
     # -- plumbing ---------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from gitlab_model_registry import metadata
 from gitlab_model_registry._threads import parallel
-from gitlab_model_registry.backends import Backend, ProgressCallback
+from gitlab_model_registry.backends import Backend, EnvironmentLedger, ProgressCallback
 from gitlab_model_registry.backends._copy import copy_via_disk
 from gitlab_model_registry.backends._mlflow_files import download_one, upload_one, walk
 from gitlab_model_registry.backends._mlflow_http import Connection, HttpArtifacts
@@ -391,6 +391,11 @@ class MlflowBackend:
             contextlib.redirect_stdout(io.StringIO()),
         ):
             self._client.set_terminated(mv.run_id, "FINISHED")
+
+    def environments(self) -> EnvironmentLedger:
+        from gitlab_model_registry.backends._mlflow_environments import MlflowEnvironments
+
+        return MlflowEnvironments(lambda: self._client, self)
 
     # -- conversions ---------------------------------------------------------------------
 
