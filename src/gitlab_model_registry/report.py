@@ -7,11 +7,10 @@ annotations) and ``report_post`` delivers the note. Nothing here prints or fails
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from gitlab_model_registry import catalog, gates
+from gitlab_model_registry import catalog, environments, gates
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.errors import GmrError
 from gitlab_model_registry.models import CiContext, ModelVersion, RemoteFile, RunData
@@ -117,11 +116,7 @@ def _baseline(backend: Backend, model: str, mv: ModelVersion, label: str) -> Bas
 def _environment_baseline(backend: Backend, model: str, mv: ModelVersion, label: str) -> Baseline:
     """``@production``: the version the environment holds (``environments.current_version``)."""
     try:
-        environments = importlib.import_module("gitlab_model_registry.environments")
-    except ImportError:
-        return Baseline(label, missing="environments are not available in this gmr")
-    try:
-        found: ModelVersion | None = environments.current_version(backend, model, label[1:])
+        found = environments.current_version(backend, model, label[1:])
     except GmrError as error:
         return Baseline(label, missing=f"could not read {label}: {error}")
     if found is None:
