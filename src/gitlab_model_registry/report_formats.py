@@ -101,7 +101,7 @@ def _metrics_section(report: Report) -> str:
     names = sorted(now.keys() | {g.metric for g in report.gates})
     rows = [_metric_row(report, compared, name) for name in names]
     lines = ["#### Metrics", ""]
-    lines += [f"_{_cell(b.label)}: {_cell(b.missing)}._" for b in report.baselines if b.missing]
+    lines += [f"_{_cell(b.missing)}._" for b in report.baselines if b.missing]
     if not report.baselines:
         lines.append("_No baseline to compare with._")
     if not rows:
@@ -161,7 +161,12 @@ def _files_section(current: Snapshot, baseline: Baseline) -> str:
         return f"{title}\n\n_None (same sha256)._ {total}"
     header = ["file", "change", "size", "Δ size"]
     rows = [
-        [_code(c.name), c.change, _size(c.size), _size_delta(c.size - c.size_before)]
+        [
+            _code(c.name),
+            c.change,
+            "—" if c.change == "removed" else _size(c.size),
+            _size_delta(c.size - c.size_before),
+        ]
         for c in changes
     ]
     return f"{title}\n\n{_table(header, rows, 'files changed')}\n\n{total}"

@@ -2,5 +2,5 @@
 
 from __future__ import annotations
 
-from tests.integration.publish.conftest import gmr as gmr  # noqa: F401 - fixtures
-from tests.integration.publish.conftest import model_dir as model_dir  # noqa: F401
+from tests.integration.publish.conftest import gmr as gmr
+from tests.integration.publish.conftest import model_dir as model_dir

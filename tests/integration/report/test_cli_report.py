@@ -55,7 +55,7 @@ def test_two_mr_pipelines_update_one_note_and_write_both_reports(
         '# TYPE gmr_accuracy gauge\ngmr_accuracy{model="m"} 0.95\n# EOF\n'
     )
     links = json.loads((tmp_path / "annotations.json").read_text())["model_registry"]
-    assert [link["external_link"]["label"] for link in links][0].startswith("m 1.0.1-mr.3.802")
+    assert links[0]["external_link"]["label"].startswith("m 1.0.1-mr.3.802")
 
 
 def test_a_report_failure_is_one_warning_and_the_publish_succeeds(
