@@ -62,7 +62,8 @@ def run(
     """Compose the report, write the requested files, then post the note when asked."""
     warnings: list[str] = []
     notes, mr = _merge_request(settings, request, warnings, observer)
-    against = list(request.against) or _default_against(settings, mr)
+    compared = request.post_note or request.markdown_file is not None
+    against = list(request.against) or (_default_against(settings, mr) if compared else [])
     ci = settings.ci
     commit = (
         f"{ci.project_url}/-/commit/{ci.commit_sha}" if ci.project_url and ci.commit_sha else ""

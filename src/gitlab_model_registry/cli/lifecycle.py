@@ -12,6 +12,7 @@ import click
 
 from gitlab_model_registry import files, reading
 from gitlab_model_registry import promotion as promoting
+from gitlab_model_registry.cli import report as report_cli
 from gitlab_model_registry.cli._context import (
     CONCURRENCY,
     JSON,
@@ -30,6 +31,7 @@ from gitlab_model_registry.console import (
     write_dotenv,
 )
 from gitlab_model_registry.errors import Problems, UsageError
+from gitlab_model_registry.mr_report import ReportRequest
 
 MODEL = click.argument("model", envvar=["GMR_MODEL", "MODEL_NAME"], required=False)
 VERSION = click.argument("version", envvar=["GMR_MODEL_VERSION", "MODEL_VERSION"], required=False)
@@ -72,6 +74,8 @@ VERSION = click.argument("version", envvar=["GMR_MODEL_VERSION", "MODEL_VERSION"
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write MODEL_* variables of the promoted version.",
 )
+@report_cli.METRICS_REPORT
+@report_cli.ANNOTATIONS
 @JSON
 @CONCURRENCY
 @common_options
@@ -83,6 +87,8 @@ def promote(
     to_project: str | None,
     gates: tuple[str, ...],
     dotenv: Path | None,
+    metrics_report: Path | None,
+    annotations: Path | None,
     as_json: bool,
     concurrency: int,
 ) -> None:
@@ -104,11 +110,13 @@ def promote(
         promoting.check_gates(request)
     if dotenv:
         problems.found += files.output_file_problems(dotenv, "--dotenv")
+    problems.found += report_cli.output_problems(metrics_report, annotations, None)
     problems.raise_any()
     source = ctx.backend()
+    target = ctx.target_backend(source, request.to_project)
     result = promoting.promote(
         source,
-        ctx.target_backend(source, request.to_project),
+        target,
         request,
         ctx.settings.ci,
         source_ref=ctx.source_ref(request.model, request.version),
@@ -116,6 +124,15 @@ def promote(
     )
     if dotenv:
         write_dotenv(dotenv, dotenv_values(result.target))
+    if metrics_report or annotations:
+        report = ReportRequest(
+            model=result.target.model,
+            version=result.target.version,
+            post_note=False,
+            metrics_file=metrics_report,
+            annotations_file=annotations,
+        )
+        report_cli.report_after(ctx, target, result.target, report)
     click.echo(render_promote(result, as_json=as_json))
 
 

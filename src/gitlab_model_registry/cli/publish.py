@@ -207,7 +207,7 @@ def publish(
             metrics_file=metrics_report,
             annotations_file=annotations,
         )
-        report_cli.after_publish(ctx, backend, result.model_version, report)
+        report_cli.report_after(ctx, backend, result.model_version, report)
     click.echo(render_publish(result, as_json=as_json))
 
 

@@ -78,13 +78,13 @@ def output_problems(*paths: Path | None) -> list[str]:
     ]
 
 
-def after_publish(
+def report_after(
     ctx: Context,
     backend: Backend,
     mv: ModelVersion,
     request: mr_report.ReportRequest,
 ) -> None:
-    """The report of a version just published: any failure is one warning line, never an exit."""
+    """The report of a version just published or promoted: any failure is one warning line, never an exit."""
     try:
         result = mr_report.run(ctx.settings, backend, request, ctx.console)
     except GmrError as error:
