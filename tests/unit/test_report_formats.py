@@ -190,3 +190,8 @@ def test_annotations_follow_gitlabs_schema() -> None:
 def test_the_schema_check_can_fail(bad: object) -> None:
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, ANNOTATIONS_FILE)
+
+
+def test_the_readme_shows_the_golden_note() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert (GOLDEN / "report.md").read_text() in readme
