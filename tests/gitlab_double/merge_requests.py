@@ -24,7 +24,8 @@ Followed (repo gitlabhq/gitlabhq):
 
 Simplified: private projects; reading merge requests needs Reporter+ (Guests get 403 on the
 routes that ``authorize!`` and 404 on notes); no rate limit (``notes_create``), no system notes,
-no quick actions, no internal notes. The store lives on the App and is emptied by reset.
+no quick actions, no internal notes. ``DELETE`` (author only) answers 204
+(``destroy_conditionally!``). The store lives on the App and is emptied by reset.
 """
 
 from __future__ import annotations
@@ -297,6 +298,15 @@ def update_note(request: Request) -> Response:
     return Response(body=_note_json(request, project, mr, note))
 
 
+def delete_note(request: Request) -> Response:
+    caller, _, mr = _noteable(request)
+    note = _find_note(request, mr)
+    if caller.user is None or caller.user.id != note.author.id:
+        raise forbidden()  # authorize! :admin_note
+    mr.notes.remove(note)
+    return Response(204)
+
+
 def _find_note(request: Request, mr: MergeRequest) -> Note:
     wanted = as_int(request.args, "note")
     found = next((n for n in mr.notes if n.id == wanted), None)
@@ -353,6 +363,7 @@ def register(router: Router) -> None:
     router.add("POST", NOTES, create_note)
     router.add("GET", NOTE, get_note)
     router.add("PUT", NOTE, update_note)
+    router.add("DELETE", NOTE, delete_note)
 
 
 def register_control(router: Router) -> None:

@@ -16,7 +16,7 @@ import gitlab
 
 from gitlab_model_registry.backends._gitlab_errors import ApiErrors
 from gitlab_model_registry.backends._gitlab_json import JsonCalls
-from gitlab_model_registry.errors import RegistryError
+from gitlab_model_registry.errors import NotFoundError, RegistryError
 from gitlab_model_registry.retry import DEFAULT_POLICY, Notify, Retrier, RetryPolicy
 from gitlab_model_registry.settings import Settings
 from gitlab_model_registry.tls import verify_setting
@@ -85,20 +85,41 @@ class MergeRequestNotes:
             self._send(self._calls, "put", f"{notes}/{ours}", {"body": body})
             return PostedNote(ours, created=False)
         try:
-            created = self._send(self._once, "post", notes, {"body": body})
+            self._send(self._once, "post", notes, {"body": body})
         except RegistryError:
-            stored = self._ours(notes, me, marker)
-            if stored is None:
+            if self._ours(notes, me, marker) is None:
                 raise
-            return PostedNote(stored, created=True)
-        return PostedNote(int(created["id"]), created=True)
+        return PostedNote(self._one_left(notes, me, marker, body), created=True)
+
+    def _one_left(self, path: str, me: Any, marker: str, body: str) -> int:
+        """Two pipelines of one MR may both have created a note: all keep the oldest."""
+        found = sorted(self._all_ours(path, me, marker))
+        keep, extra = found[0], found[1:]
+        for note_id in extra:
+            self._delete(f"{path}/{note_id}")
+        if extra:
+            self._send(self._calls, "put", f"{path}/{keep}", {"body": body})
+        return keep
 
     def _ours(self, path: str, me: Any, marker: str) -> int | None:
-        for note in self._all(path):
-            author = note.get("author") or {}
-            if author.get("id") == me and str(note.get("body", "")).startswith(marker):
-                return int(note["id"])
-        return None
+        found = self._all_ours(path, me, marker)
+        return found[0] if found else None
+
+    def _all_ours(self, path: str, me: Any, marker: str) -> list[int]:
+        """Ids of this user's notes that start with ``marker``, newest first."""
+        return [
+            int(note["id"])
+            for note in self._all(path)
+            if (note.get("author") or {}).get("id") == me
+            and str(note.get("body", "")).startswith(marker)
+        ]
+
+    def _delete(self, path: str) -> None:
+        try:
+            with ApiErrors("the notes API", self._project_name, registry=False):
+                self._gl.http_request("delete", path, max_retries=0)
+        except NotFoundError:
+            pass  # the other pipeline removed it first
 
     def _all(self, path: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []

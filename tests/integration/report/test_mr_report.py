@@ -183,3 +183,46 @@ def test_the_ci_context_carries_the_target_branch(double: Double, tmp_path: Path
     settings = _settings(double, tmp_path, **_mr_env())
     assert settings.ci.merge_request_target_branch == "main"
     assert CiContext().merge_request_target_branch == ""
+
+
+def test_an_environment_is_a_baseline_and_an_empty_one_says_so(
+    double: Double, tmp_path: Path, main_version: str
+) -> None:
+    from gitlab_model_registry import catalog, environments
+
+    main_settings = _settings(double, tmp_path)
+    backend = main_settings.open_backend()
+    deployed = catalog.get_complete(backend, "m", main_version)
+    environments.deploy(backend, deployed, "production", main_settings.ci)
+    settings, version = _publish(double, tmp_path, {"accuracy": 0.97}, {"w.bin": b"p"}, **_mr_env())
+    result = _report(settings, version, against=["@production", "@staging"])
+    production, staging = result.report.baselines
+    assert production.snapshot is not None
+    assert production.snapshot.version.version == main_version
+    assert staging.snapshot is None and "@staging holds no version of m" in staging.missing
+    assert f"@production ({main_version})" in _notes(double)[0]["body"]
+
+
+def test_two_racing_pipelines_end_with_one_note(
+    double: Double, tmp_path: Path, main_version: str
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gitlab_model_registry.backends.gitlab_notes import MergeRequestNotes
+    from gitlab_model_registry.report_formats import marker
+
+    settings = _settings(double, tmp_path)
+    double.control.set_faults(latency_ms=300)  # both read the notes before either writes
+    bodies = [f"{marker('m')}\nfrom pipeline {n}" for n in (1, 2)]
+    with ThreadPoolExecutor(2) as pool:
+        posted = list(
+            pool.map(lambda b: MergeRequestNotes(settings).upsert(MR_IID, marker("m"), b), bodies)
+        )
+    double.control.set_faults(latency_ms=0)
+    writes = [
+        (r["method"], r["status"]) for r in double.control.requests() if "/notes" in r["path"]
+    ]
+    assert writes.count(("POST", 201)) == 2 and writes.count(("DELETE", 204)) == 1  # the race
+    (note,) = _notes(double)
+    assert {p.id for p in posted} == {note["id"]}
+    assert note["body"] in bodies
