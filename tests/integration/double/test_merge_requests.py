@@ -146,3 +146,17 @@ def test_reset_forgets_merge_requests(double: Any) -> None:
     double.control.add_merge_request(4)
     double.control.reset()
     assert _get(_url(double.url, "/4"), private_token(DEVELOPER_TOKEN)).status_code == 404
+
+
+def test_only_the_author_deletes_a_note_and_user_names_the_token_owner(double: Any) -> None:
+    double.control.add_merge_request(4)
+    note = _note(double.url, 4, "mine", private_token(DEVELOPER_TOKEN)).json()
+    url = _url(double.url, f"/4/notes/{note['id']}")
+    other = requests.delete(url, headers=private_token(MAINTAINER_TOKEN), timeout=TIMEOUT)
+    assert other.status_code == 403
+    mine = requests.delete(url, headers=private_token(DEVELOPER_TOKEN), timeout=TIMEOUT)
+    assert (mine.status_code, mine.content) == (204, b"")
+    assert _get(_url(double.url, "/4/notes"), private_token(DEVELOPER_TOKEN)).json() == []
+    me = _get(f"{double.url}/api/v4/user", bearer(DEVELOPER_TOKEN)).json()
+    assert (me["id"], me["username"]) == (note["author"]["id"], "developer-user")
+    assert _get(f"{double.url}/api/v4/user", job_token(JOB_TOKEN)).status_code == 401
