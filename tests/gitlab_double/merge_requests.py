@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.gitlab_double import auth
-from tests.gitlab_double.errors import bad_request, forbidden, grape, message, not_found
+from tests.gitlab_double.errors import forbidden, grape, message
 from tests.gitlab_double.pagination import paginate
-from tests.gitlab_double.params import as_int, required_int
+from tests.gitlab_double.params import required_int
 from tests.gitlab_double.records import Project, User
 from tests.gitlab_double.routing import Request, Response, Router
 from tests.gitlab_double.state import now_iso
@@ -45,10 +45,7 @@ from tests.gitlab_double.state import now_iso
 PROJECT = r"/api/v4/projects/(?P<project>[^/]+)"
 MRS = PROJECT + r"/merge_requests"
 MR = MRS + r"/(?P<iid>[0-9]+)"
-NOTES = MR + r"/notes"
-NOTE = NOTES + r"/(?P<note>[0-9]+)"
 STATES = ("opened", "closed", "locked", "merged")
-NOTE_MAX_CHARS = 1_000_000  # Gitlab::Database::MAX_TEXT_SIZE_LIMIT
 CONTROL_USER = User(0, "double-control")  # authors MRs made through the control route
 
 
@@ -110,7 +107,7 @@ class MergeRequestStore:
         return Note(next(self._note_ids), body, author, stamp, stamp)
 
 
-def _store(request: Request) -> MergeRequestStore:
+def store(request: Request) -> MergeRequestStore:
     store: MergeRequestStore = request.app.merge_requests
     return store
 
@@ -135,10 +132,10 @@ def control_put(request: Request) -> Response:
         "title": str(params.get("title") or f"Merge request {iid}"),
         "sha": str(params.get("sha") or "0" * 40),
     }
-    found = _store(request).by_key.get((project_id, iid))
+    found = store(request).by_key.get((project_id, iid))
     if found is not None:  # an update keeps what was not sent
         fields = {k: v for k, v in fields.items() if k in params}
-    merge_request = _store(request).put(project_id, iid, fields)
+    merge_request = store(request).put(project_id, iid, fields)
     return Response(body={"id": merge_request.id, "iid": merge_request.iid})
 
 
@@ -152,7 +149,7 @@ def _reader(request: Request) -> tuple[auth.Caller, Project]:
 
 
 def _find(request: Request, project: Project) -> MergeRequest:
-    found = _store(request).by_key.get((project.id, int(request.args["iid"])))
+    found = store(request).by_key.get((project.id, int(request.args["iid"])))
     if found is None:
         raise message(404, "404 Not found")  # find_by!(iid:) -> RecordNotFound
     return found
@@ -166,10 +163,10 @@ def get_merge_request(request: Request) -> Response:
 def list_merge_requests(request: Request) -> Response:
     _, project = _reader(request)
     params = request.params()
-    state = _choice(params, "state", (*STATES, "all"), "all")
-    order_by = _choice(params, "order_by", ("created_at", "updated_at"), "created_at")
-    descending = _choice(params, "sort", ("asc", "desc"), "desc") == "desc"
-    found = [mr for mr in _store(request).of_project(project.id) if state in ("all", mr.state)]
+    state = choice(params, "state", (*STATES, "all"), "all")
+    order_by = choice(params, "order_by", ("created_at", "updated_at"), "created_at")
+    descending = choice(params, "sort", ("asc", "desc"), "desc") == "desc"
+    found = [mr for mr in store(request).of_project(project.id) if state in ("all", mr.state)]
     for name in ("source_branch", "target_branch"):
         if params.get(name):
             found = [mr for mr in found if getattr(mr, name) == params[name]]
@@ -181,7 +178,7 @@ def list_merge_requests(request: Request) -> Response:
     return Response(body=[_mr_json(request, project, mr) for mr in page], headers=headers)
 
 
-def _choice(params: dict[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
+def choice(params: dict[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
     value = params.get(name)
     if value is None or value == "":
         return default
@@ -201,7 +198,7 @@ def _iids(request: Request) -> set[int] | None:
         raise grape("iids is invalid") from None
 
 
-def _user_json(request: Request, user: User) -> dict[str, Any]:
+def user_json(request: Request, user: User) -> dict[str, Any]:
     return {
         "id": user.id,
         "username": user.username,
@@ -227,7 +224,7 @@ def _mr_json(request: Request, project: Project, mr: MergeRequest) -> dict[str, 
         "closed_at": mr.updated_at if mr.state == "closed" else None,
         "target_branch": mr.target_branch,
         "source_branch": mr.source_branch,
-        "author": _user_json(request, CONTROL_USER),
+        "author": user_json(request, CONTROL_USER),
         "source_project_id": project.id,
         "target_project_id": project.id,
         "draft": False,
@@ -244,126 +241,12 @@ def _ref(project: Project, mr: MergeRequest) -> str:
     return f"{project.path}!{mr.iid}"
 
 
-# --- notes ---------------------------------------------------------------------------------------
-
-
-def _noteable(request: Request) -> tuple[auth.Caller, Project, MergeRequest]:
-    caller, project = auth.authenticate(request, auth.PROJECTS, required=True)
-    if caller.job is not None and request.method not in auth.READ_METHODS:
-        raise message(401, "401 Unauthorized")  # no job token finder on this route
-    found = _store(request).by_key.get((project.id, int(request.args["iid"])))
-    if found is None or not caller.at_least("reporter"):
-        raise not_found("MergeRequest")  # find_noteable: not_found!(noteable_type)
-    return caller, project, found
-
-
-def list_notes(request: Request) -> Response:
-    _, project, mr = _noteable(request)
-    params = request.params()
-    order_by = _choice(params, "order_by", ("created_at", "updated_at"), "created_at")
-    descending = _choice(params, "sort", ("asc", "desc"), "desc") == "desc"
-    notes = sorted(mr.notes, key=lambda n: (getattr(n, order_by), n.id), reverse=descending)
-    page, headers = paginate(request, notes)
-    return Response(body=[_note_json(request, project, mr, n) for n in page], headers=headers)
-
-
-def get_note(request: Request) -> Response:
-    _, project, mr = _noteable(request)
-    return Response(body=_note_json(request, project, mr, _find_note(request, mr)))
-
-
-def create_note(request: Request) -> Response:
-    caller, project, mr = _noteable(request)
-    params = request.params()
-    if params.get("body") is None:
-        raise grape("body is missing")
-    body = _valid_body(str(params["body"]))
-    assert caller.user is not None
-    note = _store(request).new_note(body, caller.user)
-    mr.notes.append(note)
-    return Response(201, _note_json(request, project, mr, note))
-
-
-def update_note(request: Request) -> Response:
-    caller, project, mr = _noteable(request)
-    note = _find_note(request, mr)
-    if caller.user is None or caller.user.id != note.author.id:
-        raise forbidden()  # authorize! :admin_note (the author only)
-    params = request.params()
-    if "body" in params:
-        if not str(params["body"] or "").strip():
-            raise grape("body is empty")
-        note.body = _valid_body(str(params["body"]))
-        note.updated_at = now_iso()
-    return Response(body=_note_json(request, project, mr, note))
-
-
-def delete_note(request: Request) -> Response:
-    caller, _, mr = _noteable(request)
-    note = _find_note(request, mr)
-    if caller.user is None or caller.user.id != note.author.id:
-        raise forbidden()  # authorize! :admin_note
-    mr.notes.remove(note)
-    return Response(204)
-
-
-def _find_note(request: Request, mr: MergeRequest) -> Note:
-    wanted = as_int(request.args, "note")
-    found = next((n for n in mr.notes if n.id == wanted), None)
-    if found is None:
-        raise message(404, "404 Not found")  # noteable.notes.find -> RecordNotFound
-    return found
-
-
-def _valid_body(body: str) -> str:
-    if not body.strip():
-        raise bad_request('Note {:note=>["can\'t be blank"]}')
-    if len(body) > NOTE_MAX_CHARS:
-        reason = f'Note {{:note=>["is too long (maximum is {NOTE_MAX_CHARS} characters)"]}}'
-        raise bad_request(reason)
-    return body
-
-
-def _note_json(request: Request, project: Project, mr: MergeRequest, note: Note) -> dict[str, Any]:
-    return {
-        "id": note.id,
-        "type": None,
-        "body": note.body,
-        "attachment": None,
-        "author": _user_json(request, note.author),
-        "created_at": note.created_at,
-        "updated_at": note.updated_at,
-        "system": False,
-        "noteable_id": mr.id,
-        "noteable_type": "MergeRequest",
-        "project_id": project.id,
-        "commit_id": None,
-        "resolvable": False,
-        "confidential": False,
-        "internal": False,
-        "imported": False,
-        "imported_from": "none",
-        "noteable_iid": mr.iid,
-        "commands_changes": {},
-    }
-
-
-def current_user(request: Request) -> Response:
-    caller = auth.identify(request, auth.PROJECTS)
-    if caller.anonymous or caller.job is not None or caller.user is None:
-        raise message(401, "401 Unauthorized")
-    return Response(body=_user_json(request, caller.user))
-
-
 def register(router: Router) -> None:
-    router.add("GET", r"/api/v4/user", current_user)
     router.add("GET", MRS, list_merge_requests)
     router.add("GET", MR, get_merge_request)
-    router.add("GET", NOTES, list_notes)
-    router.add("POST", NOTES, create_note)
-    router.add("GET", NOTE, get_note)
-    router.add("PUT", NOTE, update_note)
-    router.add("DELETE", NOTE, delete_note)
+    from tests.gitlab_double import mr_notes  # it imports this module's records and helpers
+
+    mr_notes.register(router)
 
 
 def register_control(router: Router) -> None:
