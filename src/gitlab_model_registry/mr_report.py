@@ -100,9 +100,14 @@ def _merge_request(
         reason = "no API token" if settings.token is None else f"bad merge request iid {iid!r}"
         warnings.append(f"report note skipped: {reason}; {NOTE_TOKEN_HINT}")
         return None, None
+    if not settings.ci.links_job:
+        warnings.append("report note skipped: the merge request is on the job's own GitLab")
+        return None, None
     from gitlab_model_registry.backends.gitlab_notes import MergeRequestNotes
 
-    notes = MergeRequestNotes(settings, notify=observer.log)
+    # The merge request belongs to the job's project, whichever project holds the registry.
+    own = settings.for_project(settings.job_project_id) if settings.job_project_id else settings
+    notes = MergeRequestNotes(own, notify=observer.log)
     try:
         return notes, notes.merge_request(int(iid))
     except GmrError as error:

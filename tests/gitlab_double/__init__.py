@@ -24,7 +24,8 @@ call (``control.DoubleClient``); the defaults are current GitLab, in order:
 - A deleted package whose version stays: ``DELETE /projects/:id/packages/:package_id`` (as on
   GitLab) marks it pending destruction; the version stays in ``registered-models/get``.
 
-Merge requests and their notes (``merge_requests.py``, which names the GitLab files it follows):
+Merge requests and their notes (``merge_requests.py``, which names the GitLab files they follow,
+and ``mr_notes.py``):
 MRs are made with the control route ``POST /-/double/merge_requests`` (``{project_id, iid,
 source_branch, target_branch, state}``; re-posting an iid updates it) and read with GitLab's
 ``GET /projects/:id/merge_requests[/:iid]``; notes are listed, created and edited as GitLab

@@ -226,3 +226,24 @@ def test_two_racing_pipelines_end_with_one_note(
     (note,) = _notes(double)
     assert {p.id for p in posted} == {note["id"]}
     assert note["body"] in bodies
+
+
+def test_the_note_goes_to_the_jobs_project_when_the_registry_is_another(
+    double: Double, tmp_path: Path
+) -> None:
+    double.control.add_merge_request(MR_IID, source_branch=f"feature-{MR_IID}")
+    environ = ci_environ(double, **_mr_env())
+    flags = Flags(token=environ.pop("GMR_TOKEN"), project="group/production")
+    settings = Settings.resolve(flags, environ, tmp_path)
+    (tmp_path / "w.bin").write_bytes(b"w")
+    request = api.PublishRequest(model="m", paths=[str(tmp_path / "w.bin")], metrics={"a": 1.0})
+    backend = settings.open_backend()
+    published = api.publish(backend, request, settings.ci).model_version
+    assert published is not None
+    result = mr_report.run(
+        settings,
+        backend,
+        mr_report.ReportRequest(model="m", version=published.version, merge_request="7"),
+    )
+    assert result.warnings == () and result.note_created
+    assert len(_notes(double)) == 1  # on project 1, where the merge request is
