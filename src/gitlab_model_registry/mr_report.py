@@ -34,7 +34,7 @@ class ReportRequest:
     model: str
     version: str
     merge_request: str = ""  # an MR iid; "" for none
-    against: Sequence[str] = ()  # branch names and @environments; default: the MR's target
+    against: Sequence[str] = ()  # branch names and @environments, after the MR's target branch
     requires: Sequence[str] = ()
     post_note: bool = True
     markdown_file: Path | None = None
@@ -63,7 +63,8 @@ def run(
     warnings: list[str] = []
     notes, mr = _merge_request(settings, request, warnings, observer)
     compared = request.post_note or request.markdown_file is not None
-    against = list(request.against) or (_default_against(settings, mr) if compared else [])
+    # The target branch always, then each --against baseline (compose drops repeats).
+    against = [*(_default_against(settings, mr) if compared else []), *request.against]
     ci = settings.ci
     commit = (
         f"{ci.project_url}/-/commit/{ci.commit_sha}" if ci.project_url and ci.commit_sha else ""

@@ -27,8 +27,8 @@ AGAINST = option(
     envvar="GMR_AGAINST",
     type=ListFromEnv("baseline"),
     metavar="REF|@ENV",
-    help="Compare with the latest complete version published from branch REF, or with the "
-    "version in environment ENV; repeatable (default: the merge request's target branch).",
+    help="Also compare with the latest complete version published from branch REF, or with the "
+    "version in environment ENV; repeatable (the merge request's target branch always).",
 )
 
 

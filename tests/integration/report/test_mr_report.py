@@ -196,7 +196,8 @@ def test_an_environment_is_a_baseline_and_an_empty_one_says_so(
     environments.deploy(backend, deployed, "production", main_settings.ci)
     settings, version = _publish(double, tmp_path, {"accuracy": 0.97}, {"w.bin": b"p"}, **_mr_env())
     result = _report(settings, version, against=["@production", "@staging"])
-    production, staging = result.report.baselines
+    main, production, staging = result.report.baselines
+    assert main.label == "main" and main.snapshot is not None
     assert production.snapshot is not None
     assert production.snapshot.version.version == main_version
     assert staging.snapshot is None and "@staging holds no version of m" in staging.missing
