@@ -53,7 +53,7 @@ def test_nothing_deployed_passes_and_says_so() -> None:
 
 
 def test_a_metric_missing_on_the_deployed_version_refuses() -> None:
-    with pytest.raises(GateError, match="'lat' was not logged on 1.0.0 in staging"):
+    with pytest.raises(GateError, match=r"'lat' was not logged on 1\.0\.0 in staging"):
         checks = [gates.parse("lat<=@staging")]
         baselines = {"staging": gates.Baseline("staging", "1.0.0", {})}
         gates.check(checks, {"lat": 1}, "m 1.1.0", baselines)
