@@ -9,10 +9,9 @@ approvals and its rollback button all apply; on MLflow it is a registered-model 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from gitlab_model_registry import catalog
+from gitlab_model_registry import catalog, versioning
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.errors import NotFoundError, UsageError
 from gitlab_model_registry.models import CiContext, Deployment, ModelVersion
@@ -27,10 +26,6 @@ __all__ = [
     "rollback",
 ]
 
-#: GitLab's environment names (lib/gitlab/regex.rb ``environment_name_regex``): letters,
-#: digits, spaces and ``_ - . / $ { }``, not starting or ending with ``/``; at most 255.
-_NAME = re.compile(r"^(?!/)[a-zA-Z0-9_\-./${} ]{1,255}(?<!/)$")
-
 
 @dataclass(frozen=True)
 class RollbackResult:
@@ -40,31 +35,18 @@ class RollbackResult:
     deployment: Deployment
 
 
-def check_name(environment: str) -> None:
-    """Fail on a name GitLab would refuse, before any request."""
-    if not _NAME.match(environment):
-        raise UsageError(
-            f"bad environment name {environment!r}",
-            hint="use letters, digits, spaces and _ - . / (not at either end), e.g. 'production'",
-        )
+check_name = catalog.check_environment
 
 
 def current_version(registry: Backend, model: str, environment: str) -> ModelVersion | None:
     """The version ``environment`` holds now, or None when nothing of ``model`` is there."""
     check_name(environment)
-    semver = registry.environments().current(model, environment)
-    return None if semver is None else catalog.get_complete(registry, model, semver)
+    return catalog.in_environment(registry, model, environment)
 
 
 def require_current(registry: Backend, model: str, environment: str) -> ModelVersion:
     """The version in ``environment``; an empty environment is an error that says so."""
-    found = current_version(registry, model, environment)
-    if found is None:
-        raise NotFoundError(
-            f"no version of {model} is in environment {environment!r} on {registry.describe()}",
-            hint=f"put one there with: gmr promote {model} VERSION --environment {environment}",
-        )
-    return found
+    return catalog.require_in_environment(registry, model, environment)
 
 
 def history(registry: Backend, model: str, environment: str | None = None) -> list[Deployment]:
@@ -88,6 +70,8 @@ def rollback(
     """Put the version held before the current one (or ``to``) into ``environment`` again,
     recorded as a new deployment."""
     check_name(environment)
+    if to is not None:
+        to = str(versioning.parse(to))
     ledger = registry.environments()
     current = ledger.current(model, environment)
     if to is None:

@@ -40,8 +40,18 @@ def resolve(backend: Backend, model: str, spec: str) -> ModelVersion:
     return catalog.resolve(backend, model, spec)
 
 
-def show(backend: Backend, model: str, spec: str) -> VersionDetails:
-    """A version's details; an exact semver is shown even when incomplete (and says so)."""
+def placements(backend: Backend, model: str) -> dict[str, list[str]]:
+    """Semver -> the environments holding that version of ``model`` now."""
+    return catalog.placements(backend, model)
+
+
+def show(
+    backend: Backend, model: str, spec: str, *, environment: str | None = None
+) -> VersionDetails:
+    """A version's details; an exact semver is shown even when incomplete (and says so).
+    With ``environment``: the version that environment holds."""
+    if environment:
+        spec = catalog.require_in_environment(backend, model, environment).version
     mv = catalog.resolve(backend, model, spec, incomplete=True)
     files = tuple(backend.list_files(mv))
     return VersionDetails(mv, files, backend.get_run_data(mv.run_id) if mv.run_id else RunData())
@@ -56,12 +66,22 @@ def download(
     force: bool = False,
     concurrency: int = 4,
     observer: Observer = NULL_OBSERVER,
+    environment: str | None = None,
 ) -> DownloadResult:
-    """Download a version's files into ``dest``, which appears only once complete and verified."""
-    catalog.check_spec(spec)
+    """Download a version's files into ``dest``, which appears only once complete and verified.
+    With ``environment``: the version that environment holds (``spec`` is then ignored)."""
+    if environment:
+        catalog.check_environment(environment)
+    else:
+        catalog.check_spec(spec)
     _check_destination(dest, force)
-    with observer.phase("resolve", f"Resolving {model} {spec}"):
-        mv = resolve(backend, model, spec)
+    what = f"the version in {environment}" if environment else spec
+    with observer.phase("resolve", f"Resolving {model} {what}"):
+        mv = (
+            catalog.require_in_environment(backend, model, environment)
+            if environment
+            else resolve(backend, model, spec)
+        )
         files = tuple(backend.list_files(mv))
         if not files:  # e.g. its GitLab package was deleted: the version stays, its files not
             raise NotFoundError(

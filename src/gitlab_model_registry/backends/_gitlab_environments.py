@@ -24,7 +24,13 @@ from typing import Any
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.backends._gitlab_api import JsonApi
 from gitlab_model_registry.errors import AuthError, UsageError
-from gitlab_model_registry.models import CiContext, Deployment, ModelVersion, RunData
+from gitlab_model_registry.models import (
+    CiContext,
+    Deployment,
+    ModelVersion,
+    RunData,
+    utc_timestamp,
+)
 
 TIE_PREFIX = "gmr.deployed."
 _DEPLOYMENTS = "the Deployments API"
@@ -56,6 +62,7 @@ def tie_of(raw: dict[str, Any]) -> str:
 class GitLabEnvironments:
     def __init__(self, api: JsonApi, backend: Backend) -> None:
         self._api, self._backend = api, backend
+        self._known: dict[str, dict[str, tuple[str, str]]] = {}  # ties read once per model
 
     def current(self, model: str, environment: str) -> str | None:
         ties = self._ties(model)
@@ -113,7 +120,9 @@ class GitLabEnvironments:
 
     def _ties(self, model: str) -> dict[str, tuple[str, str]]:
         """Tie tag -> (semver, environment), from the runs of the model's versions."""
-        ties: dict[str, tuple[str, str]] = {}
+        if model in self._known:
+            return self._known[model]
+        ties: dict[str, tuple[str, str]] = self._known.setdefault(model, {})
         for mv in self._backend.list_versions(model):
             if not mv.run_id:
                 continue
@@ -124,6 +133,7 @@ class GitLabEnvironments:
 
     def _tie(self, mv: ModelVersion, key: str, environment: str) -> None:
         self._backend.log_run_data(mv.run_id, RunData(tags={key: environment}))
+        self._known.pop(mv.model, None)
 
     def _deployments(self, query: dict[str, str]) -> Iterator[dict[str, Any]]:
         try:
@@ -166,18 +176,9 @@ def _deployment(raw: dict[str, Any], version: str) -> Deployment:
     return Deployment(
         environment=str((raw.get("environment") or {}).get("name", "")),
         version=version,
-        created_at=_utc(str(raw.get("created_at", ""))),
+        created_at=utc_timestamp(raw.get("created_at")),
         status=str(raw.get("status", "")),
         job_url=str(job.get("web_url") or ""),
         user=str(user.get("username") or ""),
         id=str(raw.get("id", "")),
     )
-
-
-def _utc(stamp: str) -> str:
-    """GitLab's ISO 8601 (with a zone offset) as UTC with a Z."""
-    try:
-        parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return stamp
-    return parsed.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -17,7 +17,7 @@ from typing import Any
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.backends._mlflow_support import SEMVER_TAG, mlflow_errors
 from gitlab_model_registry.errors import UsageError
-from gitlab_model_registry.models import CiContext, Deployment, ModelVersion
+from gitlab_model_registry.models import CiContext, Deployment, ModelVersion, utc_timestamp
 
 HISTORY_PREFIX = "gmr.deployment."
 #: MLflow aliases allow ``[A-Za-z0-9_-]``; ``v<digits>`` and ``latest`` are reserved by MLflow,
@@ -55,13 +55,14 @@ class MlflowEnvironments:
     def history(self, model: str, environment: str | None) -> list[Deployment]:
         if environment:
             check_name(environment)
+        # Keys hold the time to the microsecond (created_at only to the second): order by them.
         found = [
             (key, deployment)
             for mv in self._backend.list_versions(model)
             for key, value in mv.tags.items()
             if key.startswith(HISTORY_PREFIX) and (deployment := _parse(mv.version, value))
         ]
-        found.sort(key=lambda pair: (pair[1].created_at, pair[0]), reverse=True)
+        found.sort(key=lambda pair: pair[0], reverse=True)
         return [d for _, d in found if environment in (None, d.environment)]
 
     def record(self, mv: ModelVersion, environment: str, ci: CiContext) -> Deployment:
@@ -70,7 +71,7 @@ class MlflowEnvironments:
         deployment = Deployment(
             environment=environment,
             version=mv.version,
-            created_at=now.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+            created_at=utc_timestamp(now.isoformat()),
             status="success",
             job_url=ci.job_url,
             user=ci.user_login,
@@ -100,7 +101,7 @@ def _parse(version: str, value: str) -> Deployment | None:
         return Deployment(
             environment=str(raw["environment"]),
             version=version,
-            created_at=str(raw["created_at"]),
+            created_at=utc_timestamp(raw["created_at"]),
             status=str(raw.get("status", "success")),
             job_url=str(raw.get("job_url", "")),
             user=str(raw.get("user", "")),

@@ -35,6 +35,12 @@ from gitlab_model_registry.mr_report import ReportRequest
 
 MODEL = click.argument("model", envvar=["GMR_MODEL", "MODEL_NAME"], required=False)
 VERSION = click.argument("version", envvar=["GMR_MODEL_VERSION", "MODEL_VERSION"], required=False)
+ENVIRONMENT = option(
+    "--environment",
+    envvar="GMR_ENVIRONMENT",
+    metavar="NAME",
+    help="The version in this environment (GitLab deployments; MLflow alias).",
+)
 
 
 @click.command(short_help="Promote a version to a release, another version or project.")
@@ -66,7 +72,14 @@ VERSION = click.argument("version", envvar=["GMR_MODEL_VERSION", "MODEL_VERSION"
     envvar="GMR_REQUIRE",
     type=ListFromEnv("gate"),
     metavar="'METRIC>=N'",
-    help="A metric gate (>=, >, <=, <, ==); repeatable.",
+    help="A metric gate (>=, >, <=, <, ==) against a number or an environment's version "
+    "('f1>=@production-0.01'); repeatable.",
+)
+@option(
+    "--environment",
+    envvar="GMR_ENVIRONMENT",
+    metavar="NAME",
+    help="Put the promoted version into this environment (alone: VERSION itself).",
 )
 @option(
     "--dotenv",
@@ -86,13 +99,15 @@ def promote(
     release: bool,
     to_project: str | None,
     gates: tuple[str, ...],
+    environment: str | None,
     dotenv: Path | None,
     metrics_report: Path | None,
     annotations: Path | None,
     as_json: bool,
     concurrency: int,
 ) -> None:
-    """Promote VERSION of MODEL: to its release, another version, or another project."""
+    """Promote VERSION of MODEL: to its release, another version, or another project, and
+    (--environment) into an environment."""
     request = promoting.PromoteRequest(
         model=required_model(model),
         version=_required_version(version),
@@ -101,6 +116,7 @@ def promote(
         to_project=to_project,
         gates=gates,
         concurrency=concurrency,
+        environment=environment,
     )
     ctx = Context()
     problems = Problems()  # every local problem is listed before any request
@@ -152,6 +168,7 @@ def promote(
     help="Directory to download into (must be empty).",
 )
 @option("--force", is_flag=True, envvar="GMR_FORCE", help="Replace a non-empty --dest.")
+@ENVIRONMENT
 @JSON
 @CONCURRENCY
 @common_options
@@ -160,19 +177,22 @@ def download(
     version: str | None,
     dest: Path,
     force: bool,
+    environment: str | None,
     as_json: bool,
     concurrency: int,
 ) -> None:
-    """Download a version of MODEL (exact, 'latest', or a constraint such as '>=1.2,<2')."""
+    """Download a version of MODEL (exact, 'latest', a constraint such as '>=1.2,<2', or the
+    one in --environment)."""
     ctx = Context()
     result = reading.download(
         ctx.backend(),
         required_model(model),
-        version or reading.LATEST,
+        _spec(version, environment),
         dest,
         force=force,
         concurrency=concurrency,
         observer=ctx.console,
+        environment=environment,
     )
     click.echo(render_download(result, as_json=as_json))
 
@@ -182,22 +202,30 @@ def download(
 @JSON
 @common_options
 def versions(model: str | None, as_json: bool) -> None:
-    """List the versions of MODEL, newest first."""
+    """List the versions of MODEL, newest first, each with the environments holding it."""
     ctx = Context()
-    click.echo(
-        render_versions(reading.versions(ctx.backend(), required_model(model)), as_json=as_json)
-    )
+    backend, name = ctx.backend(), required_model(model)
+    found = reading.versions(backend, name)
+    held = reading.placements(backend, name) if found else {}
+    click.echo(render_versions(found, as_json=as_json, held=held))
 
 
 @click.command(short_help="Show a version's files, params, metrics and CI link.")
 @MODEL
 @VERSION
+@ENVIRONMENT
 @JSON
 @common_options
-def show(model: str | None, version: str | None, as_json: bool) -> None:
-    """Show a version of MODEL: files, params, metrics, tags and CI link."""
+def show(model: str | None, version: str | None, environment: str | None, as_json: bool) -> None:
+    """Show a version of MODEL (or the one in --environment): files, params, metrics, tags and
+    CI link."""
     ctx = Context()
-    details = reading.show(ctx.backend(), required_model(model), version or reading.LATEST)
+    details = reading.show(
+        ctx.backend(),
+        required_model(model),
+        _spec(version, environment),
+        environment=environment,
+    )
     click.echo(render_show(details, as_json=as_json))
 
 
@@ -207,3 +235,12 @@ def _required_version(version: str | None) -> str:
             "no version", hint="pass VERSION or set GMR_MODEL_VERSION (or MODEL_VERSION)"
         )
     return version
+
+
+def _spec(version: str | None, environment: str | None) -> str:
+    """VERSION, or latest; with --environment a VERSION given on the command line is refused
+    (one read from MODEL_VERSION, e.g. an earlier job's dotenv, gives way)."""
+    source = click.get_current_context().get_parameter_source("version")
+    if environment and version and source == click.core.ParameterSource.COMMANDLINE:
+        raise UsageError("VERSION and --environment are exclusive", hint="pass one of them")
+    return version or reading.LATEST
