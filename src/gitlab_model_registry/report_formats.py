@@ -106,7 +106,8 @@ def _metrics_section(report: Report) -> str:
         lines.append("_No baseline to compare with._")
     if not rows:
         return "\n".join([*lines, "", "_No metrics logged._"])
-    return "\n".join([*lines, "", _table(header, rows, "metrics")])
+    numbers = range(1, 2 + 2 * len(compared))
+    return "\n".join([*lines, "", _table(header, rows, "metrics", numbers)])
 
 
 def _metric_row(report: Report, compared: Sequence[Baseline], name: str) -> list[str]:
@@ -169,13 +170,16 @@ def _files_section(current: Snapshot, baseline: Baseline) -> str:
         ]
         for c in changes
     ]
-    return f"{title}\n\n{_table(header, rows, 'files changed')}\n\n{total}"
+    return f"{title}\n\n{_table(header, rows, 'files changed', range(2, 4))}\n\n{total}"
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], what: str) -> str:
+def _table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], what: str, numbers: range = range(0)
+) -> str:
+    """A GFM table; the ``numbers`` columns are right-aligned."""
     shown = rows[:MAX_ROWS]
     lines = ["| " + " | ".join(_cell(h) for h in header) + " |"]
-    lines.append("|" + "|".join(["---"] + ["--:"] * (len(header) - 1)) + "|")
+    lines.append("|" + "|".join("--:" if i in numbers else "---" for i in range(len(header))) + "|")
     lines += ["| " + " | ".join(row) + " |" for row in shown]
     if len(rows) > len(shown):
         lines += ["", f"_… and {len(rows) - len(shown)} more {what}._"]
