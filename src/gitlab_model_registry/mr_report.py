@@ -95,7 +95,10 @@ def _merge_request(
     if not request.post_note or not iid:
         return None, None
     if settings.backend != "gitlab":
-        warnings.append("no merge-request note: the registry is not GitLab (see --markdown)")
+        warnings.append(
+            "report note skipped: the registry is not GitLab, so there is no GitLab API token "
+            "to post it with (CI_JOB_TOKEN cannot post notes); --markdown FILE writes the report"
+        )
         return None, None
     if settings.token is None or not iid.isdigit():
         reason = "no API token" if settings.token is None else f"bad merge request iid {iid!r}"

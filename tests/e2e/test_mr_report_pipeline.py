@@ -80,3 +80,21 @@ def test_the_mr_report_input_turns_the_note_off(
     assert_succeeded(run, double)
     assert _notes(double, 5) == []
     assert run.artifact(JOB, "model-metrics.txt").read_text().endswith("# EOF\n")
+
+
+def test_a_job_token_only_mr_pipeline_skips_the_note_with_a_warning_and_succeeds(
+    make_project: ProjectFactory, double: Double
+) -> None:
+    # No API token: only CI_JOB_TOKEN, which GitLab refuses on the notes API. The registry is
+    # an MLflow one (a SQLite file in the job's directory), since GitLab's needs the API token.
+    double.control.add_merge_request(5, source_branch="better-model", target_branch="main")
+    inputs = {**INPUTS, "token-variable": "NO_SUCH_TOKEN"}
+    project = make_project(example_pipeline("minimal.gitlab-ci.yml", inputs))
+    variables = {**_mr_variables(5, 1), "GMR_TRACKING_URI": "sqlite:///mlruns.db", "GMR_TOKEN": ""}
+    run = project.run(variables=variables)
+    assert_succeeded(run, double)
+    log = run.job_log(JOB)
+    warnings = [line for line in log.splitlines() if "warning:" in line]
+    assert len(warnings) == 1 and "CI_JOB_TOKEN cannot post notes" in warnings[0]
+    assert _notes(double, 5) == []
+    assert run.artifact(JOB, "model-metrics.txt").read_text().endswith("# EOF\n")
