@@ -8,6 +8,10 @@ GitLab limits respected (gitlabhq/gitlabhq):
   ``ci_job_annotations_num``/``ci_job_annotations_size``, app/services/ci/
   parse_annotations_artifact_service.rb), each list of ``{"external_link": {label, url}}``
   objects (app/validators/json_schemas/ci_job_annotation_data.json): we write one list.
+- the metrics widget (ee/lib/gitlab/ci/parsers/metrics/generic.rb) drops everything from ``#``
+  on a line, shell-splits the rest into name and value and compares the values as strings
+  with the target branch's: so ``# TYPE``/``# EOF`` lines are ignored there, names carry no
+  version, and a value is written the same way every time.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 from pathlib import Path
 
 import jsonschema
@@ -164,6 +166,25 @@ def test_openmetrics_parses_back_with_prometheus_client() -> None:
     assert set(families) == {"gmr_accuracy", "gmr_loss", "gmr_val_f1"}
     (sample,) = families["gmr_accuracy"].samples
     assert (sample.labels, sample.value) == ({"model": "iris"}, 0.93)
+
+
+def _as_gitlab_reads_it(text: str) -> dict[str, str]:
+    """GitLab's metrics parser: strip ``#...``, shell-split, first word = name, second = value."""
+    found = {}
+    for line in text.splitlines():
+        words = shlex.split(re.sub(r"#.*$", "", line))
+        if len(words) >= 2:
+            found[words[0]] = words[1]
+    return found
+
+
+def test_the_metrics_widget_sees_stable_names_and_values() -> None:
+    seen = _as_gitlab_reads_it(report_formats.openmetrics(_report()))
+    assert seen == {
+        "gmr_accuracy{model=iris}": "0.93",
+        "gmr_loss{model=iris}": "0.21",
+        "gmr_val_f1{model=iris}": "0.88",
+    }
 
 
 def test_metric_names_that_clash_after_cleaning_stay_apart() -> None:
