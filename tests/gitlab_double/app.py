@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from tests.gitlab_double import (
     control_api,
+    graphql,
     ml_models_api,
     mlflow_experiments,
     mlflow_models,
@@ -38,7 +39,7 @@ class App:
         self._log_lock = threading.Lock()
         self.gitlab = Router()
         modules = (mlflow_models, mlflow_versions, mlflow_runs, mlflow_experiments)
-        for module in (*modules, ml_models_api, packages_api):
+        for module in (*modules, ml_models_api, packages_api, graphql):
             module.register(self.gitlab)
         self.control = Router()
         control_api.register(self.control)
