@@ -113,3 +113,8 @@ class Backend(Protocol):
     def finish_version(self, mv: ModelVersion) -> None:
         """Mark the version complete: finish its run (status FINISHED, end time now)."""
         ...
+
+    def delete_version(self, mv: ModelVersion) -> None:
+        """Delete the version with its files and run (``gmr prune`` only: no other command
+        deletes anything). Raise if the version is still there afterwards."""
+        ...
