@@ -67,6 +67,8 @@ def prune(
 ) -> PruneResult:
     """Plan, then (unless ``dry_run``) delete; the result says what happened to each version."""
     now = now or datetime.now(timezone.utc)
+    if mr_state is None:  # GitLab's merge requests API; other registries know no MRs
+        mr_state = getattr(backend, "merge_request_state", None)
     with observer.phase("plan", f"Planning the retention of {model}"):
         versions = catalog.all_versions(backend, model)
         facts, notes = gather(backend, model, versions, policy, mr_state, deployments, now)

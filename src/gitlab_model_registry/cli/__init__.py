@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from gitlab_model_registry import __version__, _threads
-from gitlab_model_registry.cli import lifecycle, publish
+from gitlab_model_registry.cli import lifecycle, prune, publish
 from gitlab_model_registry.console import use_color
 from gitlab_model_registry.errors import GmrError, Interrupted, LocalProblems
 
@@ -48,6 +48,7 @@ for command in (
     lifecycle.download,
     lifecycle.versions,
     lifecycle.show,
+    prune.prune,
 ):
     cli.add_command(command)
 
