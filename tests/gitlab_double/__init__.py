@@ -24,6 +24,12 @@ call (``control.DoubleClient``); the defaults are current GitLab, in order:
 - A deleted package whose version stays: ``DELETE /projects/:id/packages/:package_id`` (as on
   GitLab) marks it pending destruction; the version stays in ``registered-models/get``.
 
+Merge requests and their notes (``merge_requests.py``, which names the GitLab files it follows):
+MRs are made with the control route ``POST /-/double/merge_requests`` (``{project_id, iid,
+source_branch, target_branch, state}``; re-posting an iid updates it) and read with GitLab's
+``GET /projects/:id/merge_requests[/:iid]``; notes are listed, created and edited as GitLab
+does (authorship, author-only edits, the 1,000,000-character limit, no job token on writes).
+
 Where it simplifies GitLab, on purpose:
 - Projects are private and every token is a member of every project with its role; a job token
   reaches only its own (the first) project: no allowlist holds it, so others answer GitLab's 403
