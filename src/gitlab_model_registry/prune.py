@@ -30,6 +30,7 @@ class Failure:
     version: str
     message: str
     exit_code: int
+    hint: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,8 @@ class PruneIncomplete(GmrError):
         super().__init__(
             f"{len(result.failed)} version(s) of {result.model} were not deleted: "
             + "; ".join(f"{f.version}: {f.message}" for f in result.failed[:3]),
-            hint="fix the cause and run gmr prune again: it finishes what is left",
+            hint=next((f.hint + "; then " for f in result.failed if f.hint), "")
+            + "run gmr prune again: it finishes what is left",
         )
         self.exit_code = max(f.exit_code for f in result.failed)
 
@@ -84,7 +86,7 @@ def prune(
             try:
                 backend.delete_version(by_version[decision.version])
             except (RegistryError, AuthError) as error:
-                failed.append(Failure(decision.version, error.message, error.exit_code))
+                failed.append(Failure(decision.version, error.message, error.exit_code, error.hint))
                 observer.log(f"not deleted: {model} {decision.version}: {error.message}")
                 continue
             deleted.append(decision.version)
