@@ -3,7 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
+
+
+def utc_timestamp(raw: object) -> str:
+    """A registry's creation time as ISO 8601 UTC to the second (``2026-12-01T09:30:00Z``).
+
+    MLflow servers and GitLab's MLflow layer report milliseconds since the epoch (a number or
+    its text); other routes an ISO date. Unreadable values are kept as given, "" stays "".
+    """
+    text = str(raw or "").strip()
+    try:
+        if text.isdigit():
+            moment = datetime.fromtimestamp(int(text) / 1000, tz=timezone.utc)
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    except ValueError:
+        return text
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -39,6 +57,10 @@ class CiContext:
     ref_name: str = ""
     merge_request_iid: str = ""
     project_path: str = ""
+    #: ``CI_ENVIRONMENT_NAME``: the job declares ``environment:`` and GitLab records its deployment.
+    environment_name: str = ""
+    #: ``GITLAB_USER_LOGIN``: who runs the job (recorded where the registry keeps no user).
+    user_login: str = ""
     #: False when the registry is a GitLab other than the job's own: its job ids mean nothing there.
     links_job: bool = True
 
@@ -70,6 +92,7 @@ class ModelVersion:
     tags: dict[str, str] = field(default_factory=dict)
     web_url: str = ""
     package_url: str = ""
+    #: ISO 8601 UTC (see ``utc_timestamp``), "" when the registry gave none.
     created_at: str = ""
     complete: bool = True
 
@@ -105,3 +128,16 @@ class PublishResult:
     uploaded: tuple[RemoteFile, ...] = ()
     skipped: tuple[RemoteFile, ...] = ()
     dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A version put into an environment: GitLab's deployment, or an MLflow alias record."""
+
+    environment: str
+    version: str
+    created_at: str  # ISO 8601 UTC
+    status: str  # running, success, failed, canceled (GitLab's deployment statuses)
+    job_url: str = ""
+    user: str = ""
+    id: str = ""  # GitLab's deployment id; empty on MLflow

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from tests.gitlab_double import (
     control_api,
+    deployments_api,
     graphql,
     merge_requests,
     ml_models_api,
@@ -41,11 +42,13 @@ class App:
         self._log_lock = threading.Lock()
         self.gitlab = Router()
         modules = (mlflow_models, mlflow_versions, mlflow_runs, mlflow_experiments)
-        for module in (*modules, ml_models_api, packages_api, merge_requests, graphql):
+        apis = (ml_models_api, packages_api, deployments_api, merge_requests, graphql)
+        for module in (*modules, *apis):
             module.register(self.gitlab)
         self.control = Router()
         control_api.register(self.control)
         merge_requests.register_control(self.control)
+        deployments_api.register_control(self.control, control_api.CONTROL)
 
     @property
     def max_file_size(self) -> int:

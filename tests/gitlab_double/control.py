@@ -112,6 +112,28 @@ class DoubleClient:
         versions = found["versions"] if found else []
         return next((v for v in versions if v["version"] == semver), None)
 
+    def job_deployment(
+        self,
+        environment: str,
+        job_id: str | int,
+        status: str,
+        *,
+        project_id: int = 1,
+        sha: str = "0123456789abcdef0123456789abcdef01234567",
+        ref: str = "main",
+    ) -> dict[str, Any]:
+        """Play GitLab's part of a job with ``environment:``: its deployment moves to ``status``."""
+        body = {
+            "project_id": project_id,
+            "environment": environment,
+            "job_id": str(job_id),
+            "status": status,
+            "sha": sha,
+            "ref": ref,
+        }
+        result: dict[str, Any] = self._call("POST", "deployments", body)
+        return result
+
     def _call(self, method: str, name: str, body: dict[str, Any] | None = None) -> Any:
         data = json.dumps(body if body is not None else {}).encode() if method == "POST" else None
         request = urllib.request.Request(

@@ -84,6 +84,31 @@ class JsonApi:
             return None
         return body if isinstance(body, dict) else None
 
+    def project_call(
+        self, verb: str, route: str, params: dict[str, Any], api: str
+    ) -> dict[str, Any]:
+        """One call to a project REST route (``deployments/3``), e.g. of the Deployments API."""
+        self._check_release()
+        path = f"/projects/{self._project}/{route}"
+        query, payload = (params, None) if verb == "get" else (None, params)
+        with self._errors(api):
+            body, _ = self._calls.call(verb, path, query, payload, f"calling {api}")
+        result: dict[str, Any] = body
+        return result
+
+    def project_list(self, route: str, query: dict[str, str], api: str) -> Iterator[dict[str, Any]]:
+        """Every item of a paged project REST list, page by page (stop early to fetch less)."""
+        self._check_release()
+        path = f"/projects/{self._project}/{route}"
+        page: str | None = "1"
+        while page:
+            with self._errors(api):
+                items, headers = self._calls.call(
+                    "get", path, {**query, "per_page": 100, "page": page}, None, f"listing {api}"
+                )
+            yield from items
+            page = headers.get("X-Next-Page") or None
+
     def _packages_enabled(self) -> bool:
         try:
             with self._errors("the projects API"):

@@ -21,7 +21,7 @@ import gitlab.exceptions
 import requests
 
 from gitlab_model_registry import versioning
-from gitlab_model_registry.backends import Backend, ProgressCallback
+from gitlab_model_registry.backends import Backend, EnvironmentLedger, ProgressCallback
 from gitlab_model_registry.backends import _gitlab_retention as retention
 from gitlab_model_registry.backends import _gitlab_shapes as shapes
 from gitlab_model_registry.backends._copy import copy_via_disk
@@ -44,6 +44,7 @@ from gitlab_model_registry.models import (
     RemoteFile,
     RunData,
     UploadFile,
+    utc_timestamp,
 )
 from gitlab_model_registry.retry import DEFAULT_POLICY, Notify, Retrier, RetryPolicy
 from gitlab_model_registry.settings import Settings
@@ -300,6 +301,11 @@ class GitLabBackend:
         found = self._api.get_or_none(path, "the merge requests API")
         return str(found["state"]) if found and "state" in found else None
 
+    def environments(self) -> EnvironmentLedger:
+        from gitlab_model_registry.backends._gitlab_environments import GitLabEnvironments
+
+        return GitLabEnvironments(self._api, self)
+
     # -- plumbing ---------------------------------------------------------------------------
 
     def _file_url(self, mv: ModelVersion, remote_name: str) -> str:
@@ -320,7 +326,7 @@ class GitLabBackend:
             description=raw.get("description") or "",
             tags={t["key"]: t["value"] for t in raw.get("tags") or []},
             web_url=raw.get("source", ""),
-            created_at=str(raw.get("creation_timestamp", "")),
+            created_at=utc_timestamp(raw.get("creation_timestamp")),
         )
 
     def _packages(self, model: str, version: str | None = None) -> Iterator[dict[str, Any]]:

@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from gitlab_model_registry import metadata
 from gitlab_model_registry._threads import parallel
-from gitlab_model_registry.backends import Backend, ProgressCallback
+from gitlab_model_registry.backends import Backend, EnvironmentLedger, ProgressCallback
 from gitlab_model_registry.backends._copy import copy_via_disk
 from gitlab_model_registry.backends._mlflow_files import (
     delete_local_or_store,
@@ -40,7 +40,6 @@ from gitlab_model_registry.backends._mlflow_support import (
     SHA256_TAG_PREFIX,
     AlreadyExistsError,
     check_writable_database,
-    iso_time,
     local_database,
     mlflow_errors,
     scrub,
@@ -62,6 +61,7 @@ from gitlab_model_registry.models import (
     RemoteFile,
     RunData,
     UploadFile,
+    utc_timestamp,
 )
 from gitlab_model_registry.retry import Notify, RetryPolicy
 
@@ -421,6 +421,11 @@ class MlflowBackend:
         with mlflow_errors(what):
             self._client.delete_model_version(mv.model, mv.version_id)
 
+    def environments(self) -> EnvironmentLedger:
+        from gitlab_model_registry.backends._mlflow_environments import MlflowEnvironments
+
+        return MlflowEnvironments(lambda: self._client, self)
+
     # -- conversions ---------------------------------------------------------------------
 
     def _to_model(self, found: Any) -> RegisteredModel:
@@ -443,7 +448,7 @@ class MlflowBackend:
             tags=tags,
             web_url=url,
             package_url=str(mv.source or ""),
-            created_at=iso_time(mv.creation_timestamp),
+            created_at=utc_timestamp(mv.creation_timestamp),
         )
 
 
