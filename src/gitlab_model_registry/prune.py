@@ -9,7 +9,7 @@ A version that fails to delete is reported and the others go on; a re-run finish
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from gitlab_model_registry import catalog, retention
@@ -63,7 +63,6 @@ def prune(
     *,
     dry_run: bool = False,
     mr_state: MergeRequestState | None = None,
-    deployments: Sequence[retention.DeploymentLike] = (),
     now: datetime | None = None,
     observer: Observer = NULL_OBSERVER,
 ) -> PruneResult:
@@ -73,7 +72,12 @@ def prune(
         mr_state = getattr(backend, "merge_request_state", None)
     with observer.phase("plan", f"Planning the retention of {model}"):
         versions = catalog.all_versions(backend, model)
-        facts, notes = gather(backend, model, versions, policy, mr_state, deployments, now)
+        placements, current = environment_facts(backend, model)
+        facts, notes = gather(versions, policy, mr_state, now, backend=backend)
+        facts = replace(
+            facts,
+            environments=retention.environment_protections(placements, now, current),
+        )
         decisions = tuple(retention.plan(facts, policy))
         for note in notes:
             observer.log(note)
@@ -94,16 +98,33 @@ def prune(
     return PruneResult(model, decisions, tuple(deleted), tuple(failed), notes=notes)
 
 
+def environment_facts(
+    backend: Backend, model: str
+) -> tuple[list[retention.Placement], dict[str, str]]:
+    """Every placement of a version of ``model`` in an environment, and what each environment
+    holds now. A registry that cannot say fails the prune: protection is never guessed."""
+    ledger = backend.environments()
+    placements = [
+        retention.Placement(d.environment, d.version, parse_time(d.created_at), d.status)
+        for d in ledger.history(model, None)
+    ]
+    current = {}
+    for environment in sorted({p.environment for p in placements}):
+        held = ledger.current(model, environment)
+        if held is not None:
+            current[environment] = held
+    return placements, current
+
+
 def gather(
-    backend: Backend,
-    model: str,
     versions: Sequence[ModelVersion],
     policy: Policy,
     mr_state: MergeRequestState | None,
-    deployments: Sequence[retention.DeploymentLike],
     now: datetime,
+    *,
+    backend: Backend,
 ) -> tuple[Facts, tuple[str, ...]]:
-    """The facts the policy reads, and notes on what could not be known."""
+    """The facts the policy reads (environments apart), and notes on what could not be known."""
     notes: list[str] = []
     facts = [_version_facts(backend, mv, policy) for mv in versions]
     iids = sorted({f.mr_iid for f in facts if f.mr_iid}, key=int)
@@ -120,8 +141,7 @@ def gather(
             now=now,
             versions=facts,
             mr_states=states,
-            environments=retention.environment_protections(deployments, now),
-            promotion_sources=promotion_sources(model, versions),
+            promotion_sources=promotion_sources(versions),
         ),
         tuple(notes),
     )
@@ -145,11 +165,12 @@ def _signed(backend: Backend, mv: ModelVersion) -> bool:
     return SIGNER_TAG in mv.tags or SIGNER_TAG in backend.get_run_data(mv.run_id).tags
 
 
-def promotion_sources(model: str, versions: Iterable[ModelVersion]) -> frozenset[str]:
-    """Versions of ``model`` that an existing version names in its ``promoted-from`` tag
+def promotion_sources(versions: Iterable[ModelVersion]) -> frozenset[str]:
+    """Versions of the model that an existing version names in its ``promoted-from`` tag
     (``<project>/<model>@<version>``; any project, to err on the side of keeping)."""
     found = set()
     for mv in versions:
+        model = mv.model
         ref = mv.tags.get(PROMOTED_FROM, "")
         name, _, version = ref.rpartition("/")[2].rpartition("@")
         if name == model and version:

@@ -20,7 +20,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
 
 import semver
 
@@ -193,37 +192,40 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{unit: int(found.group(1))})
 
 
-class DeploymentLike(Protocol):
-    """What the policy reads of a deployment (``environments.Deployment``)."""
+@dataclass(frozen=True)
+class Placement:
+    """A version put into an environment (a GitLab deployment, an MLflow alias record)."""
 
-    @property
-    def environment(self) -> str: ...
-    @property
-    def version(self) -> str: ...
-    @property
-    def created_at(self) -> datetime | None: ...
-    @property
-    def status(self) -> str: ...
+    environment: str
+    version: str
+    at: datetime | None
+    status: str = "success"  # GitLab's deployment statuses: running, success, failed, canceled
 
 
 def environment_protections(
-    deployments: Sequence[DeploymentLike], now: datetime, recent: timedelta = RECENT_IN_ENVIRONMENT
+    placements: Sequence[Placement],
+    now: datetime,
+    current: Mapping[str, str] | None = None,
+    recent: timedelta = RECENT_IN_ENVIRONMENT,
 ) -> dict[str, str]:
-    """Version -> reason, for each environment's current version, the one before it (the
-    rollback target), and every version deployed there within ``recent`` (any status: a
+    """Version -> reason, for each environment's current version (``current``: environment ->
+    version, as the registry says; else its last successful placement), the one before it (the
+    rollback target), and every version placed there within ``recent`` (any status: a
     deployment still running counts)."""
-    found: dict[str, str] = {}
-    by_env: dict[str, list[DeploymentLike]] = {}
-    for d in deployments:
-        by_env.setdefault(d.environment, []).append(d)
+    found = {version: f"in {env}" for env, version in sorted((current or {}).items())}
+    by_env: dict[str, list[Placement]] = {}
+    for p in placements:
+        by_env.setdefault(p.environment, []).append(p)
     for env, items in sorted(by_env.items()):
-        items.sort(key=lambda d: d.created_at or now, reverse=True)
-        succeeded = [d for d in items if d.status == "success"]
-        if succeeded:
-            found.setdefault(succeeded[0].version, f"in {env}")
-        for d in succeeded[1:2]:
-            found.setdefault(d.version, f"rollback target of {env}")
-        for d in items:
-            if d.created_at is None or now - d.created_at < recent:
-                found.setdefault(d.version, f"recently in {env}")
+        items.sort(key=lambda p: p.at or now, reverse=True)
+        succeeded = [p.version for p in items if p.status == "success"]
+        if succeeded and current is None:
+            found.setdefault(succeeded[0], f"in {env}")
+        held = (current or {}).get(env) or (succeeded[0] if succeeded else None)
+        before = [v for v in succeeded if v != held]
+        if before:
+            found.setdefault(before[0], f"rollback target of {env}")
+        for p in items:
+            if p.at is None or now - p.at < recent:
+                found.setdefault(p.version, f"recently in {env}")
     return found

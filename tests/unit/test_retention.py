@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gitlab_model_registry import retention
-from gitlab_model_registry.retention import Facts, Policy, VersionFacts
+from gitlab_model_registry.retention import Facts, Placement, Policy, VersionFacts
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 DAY = timedelta(days=1)
@@ -191,10 +190,8 @@ def test_incomplete_versions_are_protected_within_the_job_lifetime_only() -> Non
 
 
 def test_environment_protections_current_rollback_target_and_recent() -> None:
-    def dep(env: str, version: str, days: float, status: str = "success") -> SimpleNamespace:
-        return SimpleNamespace(
-            environment=env, version=version, created_at=NOW - days * DAY, status=status
-        )
+    def dep(env: str, version: str, days: float, status: str = "success") -> Placement:
+        return Placement(env, version, NOW - days * DAY, status)
 
     found = retention.environment_protections(
         [
@@ -236,3 +233,13 @@ def test_mr_iid_of() -> None:
     assert retention.mr_iid_of("1.2.4-mr.42.7") == "42"
     assert retention.mr_iid_of("1.2.4-rc.1") == ""
     assert retention.mr_iid_of("1.2.4") == ""
+
+
+def test_the_registry_says_which_version_an_environment_holds() -> None:
+    placements = [
+        Placement("production", "1.0.0", NOW - 200 * DAY),
+        Placement("production", "1.2.0", NOW - 100 * DAY),
+    ]
+    # Rolled back by hand (no newer deployment record): the registry's word wins.
+    found = retention.environment_protections(placements, NOW, current={"production": "1.0.0"})
+    assert found == {"1.0.0": "in production", "1.2.0": "rollback target of production"}

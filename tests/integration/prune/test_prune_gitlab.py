@@ -159,3 +159,33 @@ def test_a_bad_duration_is_a_usage_error_before_any_request(gmr: Gmr, seeded: Do
     assert run.code == 2
     assert "--older-than" in run.stderr
     assert len(seeded.control.requests()) == before
+
+
+def test_a_version_in_an_environment_is_kept_whatever_the_flags(
+    gmr: Gmr, seeded: Double, tmp_path: Path
+) -> None:
+    from gitlab_model_registry import Flags, Settings, environments, open_registry
+    from gitlab_model_registry.models import CiContext
+
+    flags = Flags(gitlab_url=seeded.url, project=seeded.project_path, token=seeded.developer_token)
+    registry = open_registry(Settings.resolve(flags, environ={}, cwd=tmp_path))
+    for version, environment in (("1.1.1-mr.5.20", "staging"), ("1.0.0", "production")):
+        found = registry.get_version("m", version)
+        assert found is not None
+        ci = CiContext(commit_sha="0123456789abcdef0123456789abcdef01234567", ref_name="main")
+        environments.deploy(registry, found, environment, ci)
+    run = gmr(
+        "prune",
+        "m",
+        "--include-releases",
+        "--keep-last",
+        "0",
+        "--json",
+        env=_as(seeded, seeded.maintainer_token),
+    )
+    assert run.code == 0, run.stderr
+    by_version = {v["version"]: v for v in run.json["versions"]}
+    assert by_version["1.1.1-mr.5.20"]["reason"] == "in staging"
+    assert by_version["1.0.0"]["reason"] == "in production"
+    assert by_version["1.1.1-mr.5.21"]["deleted"]  # its MR sibling was not protected
+    assert {"1.1.1-mr.5.20", "1.0.0"} <= _semvers(seeded)
