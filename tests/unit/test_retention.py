@@ -243,3 +243,19 @@ def test_the_registry_says_which_version_an_environment_holds() -> None:
     # Rolled back by hand (no newer deployment record): the registry's word wins.
     found = retention.environment_protections(placements, NOW, current={"production": "1.0.0"})
     assert found == {"1.0.0": "in production", "1.2.0": "rollback target of production"}
+
+
+def test_only_prune_deletes() -> None:
+    """No other command reaches a deletion: ``delete_version`` is called from prune alone, and
+    GitLab's package and file DELETE routes are never used."""
+    from pathlib import Path
+
+    src = Path(retention.__file__).parent
+    callers = sorted(
+        p.relative_to(src).as_posix()
+        for p in src.rglob("*.py")
+        if ".delete_version(" in p.read_text()
+    )
+    assert callers == ["prune.py"]
+    sources = "".join(p.read_text() for p in src.rglob("*.py"))
+    assert '"delete", f"/projects' not in sources and "http_delete" not in sources
