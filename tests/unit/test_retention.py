@@ -259,3 +259,19 @@ def test_only_prune_deletes() -> None:
     assert callers == ["prune.py"]
     sources = "".join(p.read_text() for p in src.rglob("*.py"))
     assert '"delete", f"/projects' not in sources and "http_delete" not in sources
+
+
+def test_promotion_sources_and_registry_times() -> None:
+    from gitlab_model_registry import prune
+    from gitlab_model_registry.models import ModelVersion
+
+    versions = [
+        ModelVersion("m", "1.0.0", "3", tags={"promoted-from": "group/project/m@1.0.0-rc.2"}),
+        ModelVersion("m", "2.0.0", "4", tags={"promoted-from": "mlflow/other@2.0.0-rc.1"}),
+        ModelVersion("m", "1.0.0-rc.2", "2"),
+    ]
+    assert prune.promotion_sources(versions) == {"1.0.0-rc.2"}
+    assert prune.parse_time("2026-12-01T12:00:00Z") == NOW
+    assert prune.parse_time("1796126400") == NOW
+    assert prune.parse_time("1796126400000") == NOW
+    assert prune.parse_time("") is None and prune.parse_time("yesterday") is None

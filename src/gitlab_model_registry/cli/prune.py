@@ -13,7 +13,13 @@ import click
 
 from gitlab_model_registry import prune as pruning
 from gitlab_model_registry import retention
-from gitlab_model_registry.cli._context import Context, common_options, option, required_model
+from gitlab_model_registry.cli._context import (
+    JSON,
+    Context,
+    common_options,
+    option,
+    required_model,
+)
 from gitlab_model_registry.errors import UsageError
 
 MODEL = click.argument("model", envvar=["GMR_MODEL", "MODEL_NAME"], required=False)
@@ -51,7 +57,7 @@ MODEL = click.argument("model", envvar=["GMR_MODEL", "MODEL_NAME"], required=Fal
     help="Releases may be deleted too (protected ones never); default: prereleases only.",
 )
 @option("--dry-run", is_flag=True, envvar="GMR_DRY_RUN", help="Print the plan; delete nothing.")
-@option("--json", "as_json", is_flag=True, envvar="GMR_JSON", help="Print the result as JSON.")
+@JSON
 @common_options
 def prune(
     model: str | None,
