@@ -83,19 +83,32 @@ def prune(
             observer.log(note)
     if dry_run:
         return PruneResult(model, decisions, dry_run=True, notes=notes)
-    by_version = {mv.version: mv for mv in versions}
-    deleted, failed = [], []
     with observer.phase("delete", "Deleting versions"):
-        for decision in (d for d in decisions if d.delete):
-            try:
-                backend.delete_version(by_version[decision.version])
-            except (RegistryError, AuthError) as error:
-                failed.append(Failure(decision.version, error.message, error.exit_code, error.hint))
-                observer.log(f"not deleted: {model} {decision.version}: {error.message}")
-                continue
-            deleted.append(decision.version)
-            observer.log(f"deleted {model} {decision.version} ({decision.reason})")
-    return PruneResult(model, decisions, tuple(deleted), tuple(failed), notes=notes)
+        deleted, failed = _delete(backend, versions, decisions, observer)
+    return PruneResult(model, decisions, deleted, failed, notes=notes)
+
+
+def _delete(
+    backend: Backend,
+    versions: Sequence[ModelVersion],
+    decisions: Sequence[Decision],
+    observer: Observer,
+) -> tuple[tuple[str, ...], tuple[Failure, ...]]:
+    """Delete what the plan deletes, one version at a time; a failure does not stop the rest."""
+    by_version = {mv.version: mv for mv in versions}
+    deleted: list[str] = []
+    failed: list[Failure] = []
+    for decision in (d for d in decisions if d.delete):
+        mv = by_version[decision.version]
+        try:
+            backend.delete_version(mv)
+        except (RegistryError, AuthError) as error:
+            failed.append(Failure(mv.version, error.message, error.exit_code, error.hint))
+            observer.log(f"not deleted: {mv.model} {mv.version}: {error.message}")
+            continue
+        deleted.append(mv.version)
+        observer.log(f"deleted {mv.model} {mv.version} ({decision.reason})")
+    return tuple(deleted), tuple(failed)
 
 
 def environment_facts(
