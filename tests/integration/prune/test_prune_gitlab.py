@@ -189,3 +189,47 @@ def test_a_version_in_an_environment_is_kept_whatever_the_flags(
     assert by_version["1.0.0"]["reason"] == "in production"
     assert by_version["1.1.1-mr.5.21"]["deleted"]  # its MR sibling was not protected
     assert {"1.1.1-mr.5.20", "1.0.0"} <= _semvers(seeded)
+
+
+def test_protections_read_from_the_registry(gmr: Gmr, double: Double) -> None:
+    """An incomplete version of a job that may still run, a promotion source and a signed
+    release survive --include-releases --keep-last 0; a plain old release does not."""
+    base = f"{double.tracking_uri()}/api/2.0/mlflow"
+
+    def post(route: str, body: dict[str, Any]) -> dict[str, Any]:
+        resp = requests.post(f"{base}/{route}", json=body, headers=_bearer(double), timeout=TIMEOUT)
+        assert resp.status_code == 200, resp.text
+        found: dict[str, Any] = resp.json()
+        return found
+
+    post("registered-models/create", {"name": "m"})
+
+    def version(semver: str, **tags: str) -> dict[str, Any]:
+        pairs = [{"key": k, "value": v} for k, v in {"gitlab.version": semver, **tags}.items()]
+        created: dict[str, Any] = post("model-versions/create", {"name": "m", "tags": pairs})
+        return created["model_version"]
+
+    for semver in ("1.0.0", "1.1.0", "1.3.0", "2.0.0-rc.1"):
+        version(semver)
+    version("2.0.0", **{"promoted-from": f"{double.project_path}/m@2.0.0-rc.1"})
+    version("2.1.0-rc.1", **{"gmr.completion": "run-finished"})  # its run is still RUNNING
+    signed = version("1.2.0")
+    post("runs/set-tag", {"run_id": signed["run_id"], "key": "gmr.signer", "value": "ci@x"})
+
+    run = gmr(
+        "prune",
+        "m",
+        "--include-releases",
+        "--keep-last",
+        "0",
+        "--json",
+        env=_as(double, double.maintainer_token),
+    )
+    assert run.code == 0, run.stderr
+    reasons = {v["version"]: v["reason"] for v in run.json["versions"]}
+    assert reasons["2.0.0"] == "the latest release"
+    assert reasons["2.0.0-rc.1"] == "another version was promoted from it"
+    assert reasons["2.1.0-rc.1"] == "incomplete, its publish may still be running"
+    assert reasons["1.2.0"] == "a signed release"
+    assert set(run.json["deleted"]) == {"1.0.0", "1.1.0", "1.3.0"}
+    assert _semvers(double) == {"2.0.0", "2.0.0-rc.1", "2.1.0-rc.1", "1.2.0"}
