@@ -21,6 +21,10 @@ call (``control.DoubleClient``); the defaults are current GitLab, in order:
   ``GET /projects/:id`` says ``packages_enabled: false`` (lib/api/entities/project.rb).
 - Older releases' shapes (``--gitlab-version X.Y``, ``set_release``) and ``GET /api/v4/version``:
   see ``releases.py`` for the commits each shape follows.
+- GraphQL (``graphql.py``, ``POST /api/graphql``): only ``mlModelVersionDelete``, with
+  GitLab's auth answers (401 "Invalid token", ``ResourceNotAvailable`` top-level errors),
+  payload errors (unknown id; a Developer may not destroy the package) and graphql-ruby's
+  validation messages for the cases modelled; see that module for the files it follows.
 - A deleted package whose version stays: ``DELETE /projects/:id/packages/:package_id`` (as on
   GitLab) marks it pending destruction; the version stays in ``registered-models/get``.
 
