@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import NamedTuple
 
-from gitlab_model_registry import catalog, gates, versioning
+from gitlab_model_registry import catalog, gates, signing, versioning
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.errors import ConflictError, Interrupted, UsageError, VersionTakenError
 from gitlab_model_registry.models import CiContext, ModelVersion, RemoteFile, RunData
@@ -26,6 +28,8 @@ class PromoteRequest:
     to_project: str | None = None
     gates: Sequence[str] = ()
     concurrency: int = 4
+    #: ``--require-signature``: the source's model.sig must verify and cover every file.
+    require_signature: signing.Verifier | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,8 @@ def promote(
         observer.log(
             f"gates passed: {', '.join(map(str, checks)) or 'none given'}; {len(files)} file(s)"
         )
+        if request.require_signature:
+            data = _check_signature(source, src, files, request.require_signature, data, observer)
     try:
         checked = _Checked(src, data, tuple(files), to_version, source_ref)
         return _write(source, target, request, ci, checked, observer)
@@ -92,6 +98,27 @@ def promote(
             f"{request.model} {to_version} is incomplete; finish it with: {again}"
             + (f" --to-project {request.to_project}" if request.to_project else "")
         ) from None
+
+
+def _check_signature(
+    source: Backend,
+    src: ModelVersion,
+    files: Sequence[RemoteFile],
+    verifier: signing.Verifier,
+    data: RunData,
+    observer: Observer,
+) -> RunData:
+    """Verify the source's signature before anything is copied; the run data then names the
+    verified signer (also for a version signed by another tool)."""
+    with tempfile.TemporaryDirectory(prefix="gmr-verify-") as tmp:
+        signed, unknown = signing.verify_version(source, src, files, verifier, Path(tmp))
+    if unknown:
+        raise signing.SignatureError(
+            f"{src.model} {src.version}: the registry has no sha256 for {', '.join(unknown[:3])}",
+            hint="nothing was promoted; a signature can only be checked against known digests",
+        )
+    observer.log(f"signature valid: {len(signed.digests)} file(s) signed by {signed.signer}")
+    return RunData(data.params, data.metrics, data.tags | {signing.SIGNER_TAG: signed.signer})
 
 
 class _Checked(NamedTuple):
@@ -124,6 +151,8 @@ def _write(
         )
     with observer.phase("metadata", "Copying params and metrics, linking the CI job"):
         tags = {k: v for k, v in data.tags.items() if not k.startswith(_NOT_COPIED)}
+        if data.tags.get(signing.SIGNER_TAG):  # the signature is copied as a file: same digests
+            tags[signing.SIGNER_TAG] = data.tags[signing.SIGNER_TAG]
         tags |= catalog.ci_tags(ci) | {PROMOTED_FROM: source_ref}
         target.log_run_data(dst.run_id, RunData(data.params, data.metrics, tags))
         target.finish_version(dst)
