@@ -41,15 +41,25 @@ class PromoteResult:
     resumed: bool
 
 
+#: ``--to release`` (the promote component's default): the release of the source's prerelease.
+RELEASE = "release"
+
+
 def target_version(request: PromoteRequest) -> str:
     """--to, or the release of the source's prerelease (--release), or the source's own version."""
     source = versioning.parse(request.version)
-    if request.to_version and request.release:
+    to_release = request.release or request.to_version == RELEASE
+    if request.to_version not in (None, "", RELEASE) and request.release:
         raise UsageError("--to and --release are exclusive", hint="use one of them")
+    if to_release:
+        if not source.prerelease:
+            raise UsageError(
+                f"{request.version} is already a release, so it has no release to promote to",
+                hint="pass --to SEMVER for another version, or --to-project to copy it",
+            )
+        return str(source.finalize_version())
     if request.to_version:
         return str(versioning.parse(request.to_version))
-    if request.release:
-        return str(source.finalize_version())
     if not request.to_project:
         raise UsageError(
             "nothing to promote to", hint="pass --to SEMVER, --release or --to-project"

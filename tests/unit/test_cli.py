@@ -131,21 +131,28 @@ def test_gates_from_the_environment_are_checked_before_any_request(
     assert "bad gate 'loss=>0.2'" in err
 
 
-def test_to_version_wins_over_release_from_the_environment(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("GMR_RELEASE", "true")
-
-    code, _, err = run(capsys, "promote", "m", "1.0.0-rc.1", "--to", "not-semver", *GITLAB)
+def test_release_and_an_explicit_to_are_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "promote", "m", "1.0.0-rc.1", "--release", "--to", "2.0.0", *GITLAB)
 
     assert code == 2
-    assert "'not-semver' is not a semantic version" in err
+    assert "--to and --release are exclusive" in err
 
 
-def test_an_explicit_version_ignores_a_bump_from_the_environment(
+@pytest.mark.parametrize("target", [("--release",), ("--to", "release")], ids=["flag", "keyword"])
+def test_promoting_a_release_to_its_release_says_it_is_already_one(
+    capsys: pytest.CaptureFixture[str], target: tuple[str, ...]
+) -> None:
+    code, _, err = run(capsys, "promote", "m", "1.4.0", *target, *GITLAB)
+
+    assert code == 2
+    assert "1.4.0 is already a release, so it has no release to promote to" in err
+    assert "--to SEMVER" in err
+
+
+def test_an_empty_bump_from_the_environment_is_not_set(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("GMR_BUMP", "patch")
+    monkeypatch.setenv("GMR_BUMP", "")  # the publish component's default
     file = tmp_path / "model.bin"
     file.write_bytes(b"weights")
 

@@ -246,8 +246,9 @@ def test_only_model_and_files_are_required_and_they_have_no_default() -> None:
 def test_input_kinds_and_defaults() -> None:
     declared = inputs()
     assert declared["version"]["default"] == "auto"
-    assert declared["bump"]["default"] == "patch"
+    assert declared["bump"]["default"] == ""  # not set: gmr's own default (patch) applies
     assert declared["bump"]["options"] == [
+        "",
         *("major", "minor", "patch", "premajor", "preminor", "prepatch", "prerelease"),
     ]
     assert declared["token-variable"]["default"] == "GMR_TOKEN"
@@ -360,7 +361,7 @@ def test_the_script_is_gmr_publish_reading_the_environment() -> None:
     variables = job["variables"]
     assert variables["GMR_MODEL"] == "churn-classifier"
     assert variables["GMR_VERSION"] == "auto"
-    assert variables["GMR_BUMP"] == "patch"
+    assert variables["GMR_BUMP"] == ""  # not set: gmr bumps patch
     assert all(isinstance(value, str) for value in variables.values())
 
 
@@ -402,14 +403,13 @@ def test_promote_needs_no_input_and_defaults_to_the_published_version() -> None:
     assert {name for name, spec in declared.items() if "default" not in spec} == set()
     defaults = {name: spec["default"] for name, spec in declared.items()}
     assert defaults["model"] == "$MODEL_NAME" and defaults["version"] == "$MODEL_VERSION"
-    assert (defaults["to-version"], defaults["release"], defaults["to-project"]) == ("", True, "")
+    assert (defaults["to-version"], defaults["to-project"]) == ("release", "")
     assert (defaults["require"], defaults["token-variable"]) == ([], "GMR_TOKEN")
     assert (defaults["when"], declared["when"]["options"]) == ("manual", ["manual", "on_success"])
     assert defaults["environment"] == "production"
     # The publish component's job, whose dotenv report names the version.
     assert defaults["needs"] == [inputs()["job-name"]["default"]]
     assert {declared[n].get("type") for n in ("require", "needs")} == {"array"}
-    assert declared["release"]["type"] == "boolean"
 
 
 def test_the_script_is_gmr_promote_reading_the_environment() -> None:
@@ -419,17 +419,16 @@ def test_the_script_is_gmr_promote_reading_the_environment() -> None:
     assert all(isinstance(value, str) for value in variables.values())
     assert variables["GMR_MODEL"] == "$MODEL_NAME"
     assert variables["GMR_MODEL_VERSION"] == "$MODEL_VERSION"
-    assert (variables["GMR_TO_VERSION"], variables["GMR_TO_PROJECT"]) == ("", "")
-    assert variables["GMR_RELEASE"].strip() == "true"
+    assert (variables["GMR_TO_VERSION"], variables["GMR_TO_PROJECT"]) == ("release", "")
+    assert "GMR_RELEASE" not in variables  # one input says where to: no flag to undo
     assert json.loads(variables["GMR_REQUIRE"]) == []
 
 
 def test_promote_inputs_reach_gmr() -> None:
     gates = ["accuracy>=0.9", "log_loss<0.3"]
-    given = {"release": False, "require": gates, "to-project": "group/production"}
+    given = {"require": gates, "to-project": "group/production"}
     _, job = interpolated_job(PROMOTE, **given, **{"to-version": "2.0.0"})
     variables = job["variables"]
-    assert variables["GMR_RELEASE"].strip() == "false"
     assert json.loads(variables["GMR_REQUIRE"]) == gates
     assert (variables["GMR_TO_VERSION"], variables["GMR_TO_PROJECT"]) == (
         "2.0.0",
@@ -466,6 +465,8 @@ def test_promote_dotenv_differs_from_the_publish_one() -> None:
         ("version", "latest", False),
         ("version", "$(touch pwned)", False),
         ("to-version", "", True),
+        ("to-version", "release", True),
+        ("to-version", "releases", False),
         ("to-version", "1.4.0", True),
         ("to-version", "1.4", False),
         ("to-project", "", True),
@@ -476,7 +477,6 @@ def test_promote_dotenv_differs_from_the_publish_one() -> None:
         ("environment", "review/$CI_COMMIT_REF_SLUG", True),
         ("environment", "", False),
         ("when", "always", False),
-        ("release", "true", False),
     ],
 )
 def test_promote_input_values(name: str, value: str, accepted: bool) -> None:

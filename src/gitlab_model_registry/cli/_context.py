@@ -42,60 +42,74 @@ class ListFromEnv(click.types.StringParamType):
 #: Every option is declared with its environment variable, and ``--help`` shows it.
 option = functools.partial(click.option, show_envvar=True)
 
+_COMMON = "gmr.common"
+
+
+def _keep(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Collect a common option for ``Context`` instead of passing it to every command."""
+    if param.name:
+        ctx.meta.setdefault(_COMMON, {})[param.name] = value
+    return value
+
+
+def common(*names: str, **attrs: Any) -> Callable[[F], F]:
+    """A common option: kept for ``Context``, not a parameter of the command function."""
+    return option(*names, expose_value=False, callback=_keep, **attrs)
+
 
 def common_options(command: F) -> F:
     """Connection and output options shared by every command."""
     options = [
-        option("--gitlab-url", envvar="GMR_GITLAB_URL", help="GitLab URL (in CI: CI_API_V4_URL)."),
-        option(
+        common("--gitlab-url", envvar="GMR_GITLAB_URL", help="GitLab URL (in CI: CI_API_V4_URL)."),
+        common(
             "--project",
             envvar="GMR_PROJECT",
             help="GitLab project id or path (in CI: CI_PROJECT_ID).",
         ),
-        option(
+        common(
             "--token",
             envvar="GMR_TOKEN",
             help="Token of the registry: GitLab API token, api scope, Developer role (or "
             "GITLAB_TOKEN); a plain MLflow server's token (or MLFLOW_TRACKING_TOKEN).",
         ),
-        option(
+        common(
             "--token-variable",
             envvar="GMR_TOKEN_VARIABLE",
             help="Name of the environment variable holding the API token.",
         ),
-        option(
+        common(
             "--tracking-uri",
             envvar="GMR_TRACKING_URI",
             help="MLflow tracking URI (or MLFLOW_TRACKING_URI); GitLab's MLflow URL selects GitLab.",
         ),
-        option(
+        common(
             "--ca-file",
             envvar="GMR_CA_FILE",
             type=click.Path(exists=True, dir_okay=False),
             help="CA bundle added to the system's trust (in CI: CI_SERVER_TLS_CA_FILE).",
         ),
-        option(
+        common(
             "--timeout",
             envvar="GMR_TIMEOUT",
             type=float,
             help="Seconds to wait for the server, > 0 (default 60; MLflow: MLFLOW_HTTP_REQUEST_TIMEOUT).",
         ),
-        option(
+        common(
             "--upload-token",
             envvar="GMR_UPLOAD_TOKEN",
             type=click.Choice(["job", "api"]),
             help="Token for file transfers: CI_JOB_TOKEN (default in the job's own project) or "
             "the API token (default for other projects).",
         ),
-        option(
+        common(
             "-v",
             "--verbose",
             count=True,
             envvar="GMR_VERBOSE",
             help="More detail; -vv shows tracebacks (GMR_VERBOSE: a count, e.g. 2).",
         ),
-        option("--no-progress", is_flag=True, envvar="GMR_NO_PROGRESS", help="No progress lines."),
-        option(
+        common("--no-progress", is_flag=True, envvar="GMR_NO_PROGRESS", help="No progress lines."),
+        common(
             "--color",
             envvar="GMR_COLOR",
             type=click.Choice(["auto", "always", "never"]),
@@ -112,7 +126,8 @@ def common_options(command: F) -> F:
 class Context:
     """What every command needs, built once from the common options."""
 
-    def __init__(self, options: dict[str, Any]) -> None:
+    def __init__(self) -> None:
+        options = dict(click.get_current_context().meta[_COMMON])
         self.verbosity: int = options.pop("verbose")
         self.console = Console.for_environment(
             os.environ,

@@ -7,7 +7,6 @@ dotenv report set them) can promote or download "the version this pipeline publi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -49,7 +48,11 @@ CONCURRENCY = option(
 @MODEL
 @VERSION
 @option(
-    "--to", "to_version", envvar="GMR_TO_VERSION", metavar="SEMVER", help="Version to promote to."
+    "--to",
+    "to_version",
+    envvar="GMR_TO_VERSION",
+    metavar="SEMVER|release",
+    help="Version to promote to; 'release' is the same as --release.",
 )
 @option(
     "--release",
@@ -81,19 +84,28 @@ CONCURRENCY = option(
 @JSON
 @CONCURRENCY
 @common_options
-def promote(model: str | None, version: str | None, **options: Any) -> None:
+def promote(
+    model: str | None,
+    version: str | None,
+    to_version: str | None,
+    release: bool,
+    to_project: str | None,
+    gates: tuple[str, ...],
+    dotenv: Path | None,
+    as_json: bool,
+    concurrency: int,
+) -> None:
     """Promote VERSION of MODEL: to its release, another version, or another project."""
     request = promoting.PromoteRequest(
         model=required_model(model),
         version=_required_version(version),
-        release=_release(options.pop("release"), options["to_version"]),
-        to_version=options.pop("to_version"),
-        to_project=options.pop("to_project"),
-        gates=options.pop("gates"),
-        concurrency=options.pop("concurrency"),
+        release=release,
+        to_version=to_version,
+        to_project=to_project,
+        gates=gates,
+        concurrency=concurrency,
     )
-    dotenv, as_json = options.pop("dotenv"), options.pop("as_json")
-    ctx = Context(options)
+    ctx = Context()
     problems = Problems()  # every local problem is listed before any request
     with problems.check():
         promoting.target_version(request)
@@ -135,11 +147,16 @@ def promote(model: str | None, version: str | None, **options: Any) -> None:
 @JSON
 @CONCURRENCY
 @common_options
-def download(model: str | None, version: str | None, **options: Any) -> None:
+def download(
+    model: str | None,
+    version: str | None,
+    dest: Path,
+    force: bool,
+    as_json: bool,
+    concurrency: int,
+) -> None:
     """Download a version of MODEL (exact, 'latest', or a constraint such as '>=1.2,<2')."""
-    dest, force = options.pop("dest"), options.pop("force")
-    as_json, concurrency = options.pop("as_json"), options.pop("concurrency")
-    ctx = Context(options)
+    ctx = Context()
     result = reading.download(
         ctx.backend(),
         required_model(model),
@@ -156,10 +173,9 @@ def download(model: str | None, version: str | None, **options: Any) -> None:
 @MODEL
 @JSON
 @common_options
-def versions(model: str | None, **options: Any) -> None:
+def versions(model: str | None, as_json: bool) -> None:
     """List the versions of MODEL, newest first."""
-    as_json = options.pop("as_json")
-    ctx = Context(options)
+    ctx = Context()
     click.echo(
         render_versions(reading.versions(ctx.backend(), required_model(model)), as_json=as_json)
     )
@@ -170,10 +186,9 @@ def versions(model: str | None, **options: Any) -> None:
 @VERSION
 @JSON
 @common_options
-def show(model: str | None, version: str | None, **options: Any) -> None:
+def show(model: str | None, version: str | None, as_json: bool) -> None:
     """Show a version of MODEL: files, params, metrics, tags and CI link."""
-    as_json = options.pop("as_json")
-    ctx = Context(options)
+    ctx = Context()
     details = reading.show(ctx.backend(), required_model(model), version or reading.LATEST)
     click.echo(render_show(details, as_json=as_json))
 
@@ -184,9 +199,3 @@ def _required_version(version: str | None) -> str:
             "no version", hint="pass VERSION or set GMR_MODEL_VERSION (or MODEL_VERSION)"
         )
     return version
-
-
-def _release(release: bool, to_version: str | None) -> bool:
-    """An explicit --to wins over GMR_RELEASE from the environment (the component's default)."""
-    source = click.get_current_context().get_parameter_source("release")
-    return release and not (to_version and source is click.core.ParameterSource.ENVIRONMENT)

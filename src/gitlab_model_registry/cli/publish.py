@@ -6,11 +6,10 @@ import json
 import os
 import shlex
 from pathlib import Path
-from typing import Any
 
 import click
 
-from gitlab_model_registry import api, files, versioning
+from gitlab_model_registry import api, files
 from gitlab_model_registry.cli._context import (
     Context,
     F,
@@ -136,34 +135,53 @@ def version_options(command: F) -> F:
     help="Keep files matching GLOB even when excluded (or in .git/, .hg/, .svn/); repeatable.",
 )
 @common_options
-def publish(model: str | None, paths: tuple[str, ...], **options: Any) -> None:
+def publish(
+    model: str | None,
+    paths: tuple[str, ...],
+    version: str | None,
+    bump: str | None,
+    prerelease_label: str,
+    description: str | None,
+    param_pairs: tuple[str, ...],
+    params_file: tuple[Path, ...],
+    metric_pairs: tuple[str, ...],
+    metrics_file: tuple[Path, ...],
+    dotenv: Path | None,
+    as_json: bool,
+    dry_run: bool,
+    concurrency: int,
+    max_file_size: int,
+    exclude: tuple[str, ...],
+    include: tuple[str, ...],
+) -> None:
     """Publish MODEL's files (files or directories) as a new version.
 
     Without PATH arguments the paths come from GMR_FILES (a JSON array or whitespace-separated).
     """
-    request_options = _version_request(options) | {
-        k: options.pop(k)
-        for k in ("description", "concurrency", "dry_run", "max_file_size", "exclude", "include")
-    }
-    output = {k: options.pop(k) for k in ("dotenv", "as_json")}
-    param_pairs, params_files = options.pop("param_pairs"), options.pop("params_file")
-    metric_pairs, metrics_files = options.pop("metric_pairs"), options.pop("metrics_file")
-    ctx = Context(options)
+    ctx = Context()
     problems = Problems()  # every local problem is listed before anything remote happens
     params: dict[str, str] = {}
     metrics: dict[str, float] = {}
     with problems.check():
-        params = api.load_metadata(param_pairs, params_files, (), ())[0]
+        params = api.load_metadata(param_pairs, params_file, (), ())[0]
     with problems.check():
-        metrics = api.load_metadata((), (), metric_pairs, metrics_files)[1]
-    if output["dotenv"]:
-        problems.found += files.output_file_problems(output["dotenv"], "--dotenv")
+        metrics = api.load_metadata((), (), metric_pairs, metrics_file)[1]
+    if dotenv:
+        problems.found += files.output_file_problems(dotenv, "--dotenv")
     request = api.PublishRequest(
         model=required_model(model),
         paths=paths or _paths_from_env(),
+        version=version,
+        bump=bump,
+        prerelease_label=prerelease_label,
+        description=description,
         params=params,
         metrics=metrics,
-        **request_options,
+        concurrency=concurrency,
+        dry_run=dry_run,
+        max_file_size=max_file_size,
+        exclude=exclude,
+        include=include,
     )
     with problems.check():
         api.check_publish(request, ctx.settings.ci, ctx.settings.backend)
@@ -171,32 +189,24 @@ def publish(model: str | None, paths: tuple[str, ...], **options: Any) -> None:
         backend = ctx.backend()
     problems.raise_any()
     result = api.publish(backend, request, ctx.settings.ci, ctx.console)
-    if output["dotenv"] and result.model_version:
-        write_dotenv(output["dotenv"], dotenv_values(result.model_version))
-    click.echo(render_publish(result, as_json=output["as_json"]))
+    if dotenv and result.model_version:
+        write_dotenv(dotenv, dotenv_values(result.model_version))
+    click.echo(render_publish(result, as_json=as_json))
 
 
 @click.command("next-version", short_help="Print the version publish would create; writes nothing.")
 @click.argument("model", envvar="GMR_MODEL", required=False)
 @version_options
 @common_options
-def next_version(model: str | None, **options: Any) -> None:
+def next_version(
+    model: str | None, version: str | None, bump: str | None, prerelease_label: str
+) -> None:
     """Print the version `publish` would create now; writes nothing."""
-    version_request = _version_request(options)
-    ctx = Context(options)
-    request = api.PublishRequest(model=required_model(model), **version_request)
+    ctx = Context()
+    request = api.PublishRequest(
+        model=required_model(model), version=version, bump=bump, prerelease_label=prerelease_label
+    )
     click.echo(api.next_version(ctx.backend(), request, ctx.settings.ci))
-
-
-def _version_request(options: dict[str, Any]) -> dict[str, Any]:
-    """--version, --bump and --prerelease-label; an explicit version makes a GMR_BUMP from the
-    environment (the component's default) irrelevant instead of contradictory."""
-    chosen = {k: options.pop(k) for k in ("version", "bump", "prerelease_label")}
-    source = click.get_current_context().get_parameter_source("bump")
-    explicit = chosen["version"] not in (None, "", versioning.AUTO)
-    if explicit and source is click.core.ParameterSource.ENVIRONMENT:
-        chosen["bump"] = None
-    return chosen
 
 
 def _paths_from_env() -> tuple[str, ...]:
