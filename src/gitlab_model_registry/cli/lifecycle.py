@@ -19,6 +19,7 @@ from gitlab_model_registry.cli._context import (
     option,
     required_model,
 )
+from gitlab_model_registry.cli._signing import verifier, verify_options
 from gitlab_model_registry.console import (
     dotenv_values,
     render_download,
@@ -81,6 +82,11 @@ CONCURRENCY = option(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write MODEL_* variables of the promoted version.",
 )
+@verify_options(
+    "--require-signature",
+    "GMR_REQUIRE_SIGNATURE",
+    "Promote only if the version's signature verifies and covers every file.",
+)
 @JSON
 @CONCURRENCY
 @common_options
@@ -94,6 +100,10 @@ def promote(
     dotenv: Path | None,
     as_json: bool,
     concurrency: int,
+    verify: bool,
+    public_key: Path | None,
+    identity: str | None,
+    issuer: str | None,
 ) -> None:
     """Promote VERSION of MODEL: to its release, another version, or another project."""
     request = promoting.PromoteRequest(
@@ -104,6 +114,7 @@ def promote(
         to_project=to_project,
         gates=gates,
         concurrency=concurrency,
+        require_signature=verifier(verify, public_key, identity, issuer),
     )
     ctx = Context()
     problems = Problems()  # every local problem is listed before any request
@@ -144,6 +155,11 @@ def promote(
     help="Directory to download into (must be empty).",
 )
 @option("--force", is_flag=True, envvar="GMR_FORCE", help="Replace a non-empty --dest.")
+@verify_options(
+    "--verify",
+    "GMR_VERIFY",
+    "Check the version's signature before downloading; fail (exit 5) unless it covers every file.",
+)
 @JSON
 @CONCURRENCY
 @common_options
@@ -154,6 +170,10 @@ def download(
     force: bool,
     as_json: bool,
     concurrency: int,
+    verify: bool,
+    public_key: Path | None,
+    identity: str | None,
+    issuer: str | None,
 ) -> None:
     """Download a version of MODEL (exact, 'latest', or a constraint such as '>=1.2,<2')."""
     ctx = Context()
@@ -164,6 +184,7 @@ def download(
         dest,
         force=force,
         concurrency=concurrency,
+        verify=verifier(verify, public_key, identity, issuer),
         observer=ctx.console,
     )
     click.echo(render_download(result, as_json=as_json))

@@ -18,6 +18,7 @@ from gitlab_model_registry.cli._context import (
     option,
     required_model,
 )
+from gitlab_model_registry.cli._signing import sign_options, signer
 from gitlab_model_registry.console import dotenv_values, render_publish, write_dotenv
 from gitlab_model_registry.errors import Problems, UsageError
 
@@ -134,6 +135,7 @@ def version_options(command: F) -> F:
     metavar="GLOB",
     help="Keep files matching GLOB even when excluded (or in .git/, .hg/, .svn/); repeatable.",
 )
+@sign_options
 @common_options
 def publish(
     model: str | None,
@@ -153,6 +155,9 @@ def publish(
     max_file_size: int,
     exclude: tuple[str, ...],
     include: tuple[str, ...],
+    sign: bool,
+    signing_key: Path | None,
+    signing_key_variable: str | None,
 ) -> None:
     """Publish MODEL's files (files or directories) as a new version.
 
@@ -168,6 +173,9 @@ def publish(
         metrics = api.load_metadata((), (), metric_pairs, metrics_file)[1]
     if dotenv:
         problems.found += files.output_file_problems(dotenv, "--dotenv")
+    sign_with = None
+    with problems.check():
+        sign_with = signer(sign, signing_key, signing_key_variable, os.environ)
     request = api.PublishRequest(
         model=required_model(model),
         paths=paths or _paths_from_env(),
@@ -182,6 +190,7 @@ def publish(
         max_file_size=max_file_size,
         exclude=exclude,
         include=include,
+        signer=sign_with,
     )
     with problems.check():
         api.check_publish(request, ctx.settings.ci, ctx.settings.backend)
