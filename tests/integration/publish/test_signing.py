@@ -105,8 +105,16 @@ def test_signed_publish_verifies_on_download_and_with_model_signing(
     out = gmr.cwd / "out"
     assert (out / "weights" / "layer 1.bin").is_file() and (out / "model.sig").is_file()
     cli = subprocess.run(
-        [*MODEL_SIGNING, "verify", "key", str(out), "--signature", str(out / "model.sig")]
-        + ["--public_key", str(keys[1])],
+        [
+            *MODEL_SIGNING,
+            "verify",
+            "key",
+            str(out),
+            "--signature",
+            str(out / "model.sig"),
+            "--public_key",
+            str(keys[1]),
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -195,8 +203,16 @@ def test_a_tree_signed_by_model_signing_verifies_with_gmr(
     gmr: Gmr, double: Double, model_dir: Path, keys: tuple[Path, Path]
 ) -> None:
     cli = subprocess.run(
-        [*MODEL_SIGNING, "sign", "key", str(model_dir), "--private_key", str(keys[0])]
-        + ["--signature", str(model_dir / "model.sig")],
+        [
+            *MODEL_SIGNING,
+            "sign",
+            "key",
+            str(model_dir),
+            "--private_key",
+            str(keys[0]),
+            "--signature",
+            str(model_dir / "model.sig"),
+        ],
         capture_output=True,
         text=True,
         timeout=60,
