@@ -123,7 +123,7 @@ def visible(document: dict[str, Any]) -> dict[str, Any]:
 def extended_job(**given: Any) -> dict[str, Any]:
     """The publish job once GitLab applied its ``extends`` (a deep merge of mappings)."""
     document = interpolate(jobs_document(), input_values(**given))
-    name, job = interpolated_job(**given)
+    _, job = interpolated_job(**given)
     base = document[job.pop("extends")]
     merged = {**base, **job}
     merged["variables"] = {**base.get("variables", {}), **job.get("variables", {})}
