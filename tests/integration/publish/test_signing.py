@@ -255,3 +255,26 @@ def test_key_from_a_masked_variable_and_bad_signing_input(
     )
     assert not_a_key.code == 2 and "not a usable PEM private key" in not_a_key.stderr
     assert [v["version"] for v in double.control.model("iris")["versions"]] == ["1.0.0"]
+
+
+def test_keyless_publish_up_to_the_network_boundary(
+    gmr: Gmr, double: Double, model_dir: Path
+) -> None:
+    """Keyless signing as far as it goes offline: the token comes from SIGSTORE_ID_TOKEN (the
+    component's `id_tokens`), the identity from CI variables, and the request to Sigstore
+    fails. Not exercised here: Fulcio issuing the certificate, the Rekor entry, and keyless
+    verification against Sigstore's trust root, which need sigstore.dev. The version stays
+    incomplete, so readers never see it unsigned, and the token is never printed."""
+    token = ".".join(
+        base64.urlsafe_b64encode(part).rstrip(b"=").decode()
+        for part in (b'{"alg":"RS256"}', b'{"iss":"https://gitlab.com","aud":"sigstore"}', b"sig")
+    )
+    env = {"SIGSTORE_ID_TOKEN": token, "CI_PROJECT_URL": f"{double.url}/{double.project_path}"}
+
+    run = gmr("publish", "iris", str(model_dir), "--version", "1.0.0", "--sign", env=env)
+
+    assert run.code == 3, run.stderr
+    assert "keyless signing with Sigstore failed" in run.stderr
+    assert token not in run.stdout + run.stderr
+    assert gmr("download", "iris", "1.0.0", "--dest", "out").code != 0  # incomplete: not served
+    assert_nothing_written(gmr.cwd, "out")
