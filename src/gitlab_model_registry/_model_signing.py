@@ -8,7 +8,9 @@ imports ``model_signing``, ``sigstore`` and ``cryptography``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
@@ -131,8 +133,9 @@ def verify_with_key(bundle: Path, public_key: Any) -> dict[str, str]:
 
     verifier = sign_ec_key.Verifier.__new__(sign_ec_key.Verifier)  # its __init__ reads a file
     verifier._public_key = public_key
-    try:
-        return _digests(verifier.verify(sign_sigstore_pb.Signature.read(bundle)))
+    try:  # it prints a warning on stdout for old bundles; stdout carries only our result
+        with contextlib.redirect_stdout(io.StringIO()):
+            return _digests(verifier.verify(sign_sigstore_pb.Signature.read(bundle)))
     except SignatureError:
         raise
     except Exception as error:  # any parse or crypto failure means: not verified

@@ -34,8 +34,6 @@ __all__ = ["SIGNATURE_FILE", "SIGNER_TAG", "SignatureError", "Signed", "Signer",
 SIGNATURE_FILE = "model.sig"
 #: Run tag recording who signed the version (a key fingerprint or a keyless identity).
 SIGNER_TAG = "gmr.signer"
-#: The audience a GitLab ID token must carry for Sigstore (``id_tokens: … aud: sigstore``).
-SIGSTORE_AUDIENCE = "sigstore"
 
 
 @dataclass(frozen=True)
