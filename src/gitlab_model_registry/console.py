@@ -306,9 +306,5 @@ def render_show(details: VersionDetails, *, as_json: bool) -> str:
 
 
 def _created(mv: ModelVersion) -> str:
-    """Registries report seconds or milliseconds since the epoch, or an ISO date."""
-    raw = mv.created_at
-    if not raw.isdigit():
-        return raw or "-"
-    seconds = int(raw) / (1000 if len(raw) > 11 else 1)
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(seconds))
+    """``2026-12-01 09:30:00 UTC`` from the ISO 8601 UTC every backend reports."""
+    return mv.created_at.replace("T", " ").replace("Z", " UTC") if mv.created_at else "-"

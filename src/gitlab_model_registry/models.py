@@ -3,7 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
+
+
+def utc_timestamp(raw: object) -> str:
+    """A registry's creation time as ISO 8601 UTC to the second (``2026-12-01T09:30:00Z``).
+
+    MLflow servers and GitLab's MLflow layer report milliseconds since the epoch (a number or
+    its text); other routes an ISO date. Unreadable values are kept as given, "" stays "".
+    """
+    text = str(raw or "").strip()
+    try:
+        if text.isdigit():
+            moment = datetime.fromtimestamp(int(text) / 1000, tz=timezone.utc)
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    except ValueError:
+        return text
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -70,6 +88,7 @@ class ModelVersion:
     tags: dict[str, str] = field(default_factory=dict)
     web_url: str = ""
     package_url: str = ""
+    #: ISO 8601 UTC (see ``utc_timestamp``), "" when the registry gave none.
     created_at: str = ""
     complete: bool = True
 

@@ -12,7 +12,6 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TypeVar
 
@@ -153,12 +152,6 @@ def sha256_tag_key(remote_name: str) -> str:
     ):
         return key
     return SHA256_HASHED_TAG_PREFIX + hashlib.sha256(remote_name.encode()).hexdigest()
-
-
-def iso_time(millis: int | None) -> str:
-    if not millis:
-        return ""
-    return datetime.fromtimestamp(millis / 1000, tz=timezone.utc).isoformat()
 
 
 def serialized(progress: ProgressCallback | None) -> ProgressCallback:

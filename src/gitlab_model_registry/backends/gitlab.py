@@ -42,6 +42,7 @@ from gitlab_model_registry.models import (
     RemoteFile,
     RunData,
     UploadFile,
+    utc_timestamp,
 )
 from gitlab_model_registry.retry import DEFAULT_POLICY, Notify, Retrier, RetryPolicy
 from gitlab_model_registry.settings import Settings
@@ -297,7 +298,7 @@ class GitLabBackend:
             description=raw.get("description") or "",
             tags={t["key"]: t["value"] for t in raw.get("tags") or []},
             web_url=raw.get("source", ""),
-            created_at=str(raw.get("creation_timestamp", "")),
+            created_at=utc_timestamp(raw.get("creation_timestamp")),
         )
 
     def _packages(self, model: str, version: str | None = None) -> Iterator[dict[str, Any]]:

@@ -35,7 +35,6 @@ from gitlab_model_registry.backends._mlflow_support import (
     SHA256_TAG_PREFIX,
     AlreadyExistsError,
     check_writable_database,
-    iso_time,
     local_database,
     mlflow_errors,
     scrub,
@@ -57,6 +56,7 @@ from gitlab_model_registry.models import (
     RemoteFile,
     RunData,
     UploadFile,
+    utc_timestamp,
 )
 from gitlab_model_registry.retry import Notify, RetryPolicy
 
@@ -414,7 +414,7 @@ class MlflowBackend:
             tags=tags,
             web_url=url,
             package_url=str(mv.source or ""),
-            created_at=iso_time(mv.creation_timestamp),
+            created_at=utc_timestamp(mv.creation_timestamp),
         )
 
 

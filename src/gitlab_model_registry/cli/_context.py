@@ -42,6 +42,19 @@ class ListFromEnv(click.types.StringParamType):
 #: Every option is declared with its environment variable, and ``--help`` shows it.
 option = functools.partial(click.option, show_envvar=True)
 
+#: Output and transfer options several commands share, declared once.
+JSON = option(
+    "--json", "as_json", is_flag=True, envvar="GMR_JSON", help="Print the result as JSON."
+)
+CONCURRENCY = option(
+    "--concurrency",
+    envvar="GMR_CONCURRENCY",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Parallel transfers.",
+)
+
 _COMMON = "gmr.common"
 
 

@@ -13,6 +13,8 @@ import click
 from gitlab_model_registry import files, reading
 from gitlab_model_registry import promotion as promoting
 from gitlab_model_registry.cli._context import (
+    CONCURRENCY,
+    JSON,
     Context,
     ListFromEnv,
     common_options,
@@ -32,17 +34,6 @@ from gitlab_model_registry.errors import Problems, UsageError
 
 MODEL = click.argument("model", envvar=["GMR_MODEL", "MODEL_NAME"], required=False)
 VERSION = click.argument("version", envvar=["GMR_MODEL_VERSION", "MODEL_VERSION"], required=False)
-JSON = option(
-    "--json", "as_json", is_flag=True, envvar="GMR_JSON", help="Print the result as JSON."
-)
-CONCURRENCY = option(
-    "--concurrency",
-    envvar="GMR_CONCURRENCY",
-    type=click.IntRange(1, 64),
-    default=4,
-    show_default=True,
-    help="Parallel transfers.",
-)
 
 
 @click.command(short_help="Promote a version to a release, another version or project.")

@@ -11,6 +11,8 @@ import click
 
 from gitlab_model_registry import api, files
 from gitlab_model_registry.cli._context import (
+    CONCURRENCY,
+    JSON,
     Context,
     F,
     ListFromEnv,
@@ -100,16 +102,9 @@ def version_options(command: F) -> F:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write MODEL_* variables for artifacts:reports:dotenv.",
 )
-@option("--json", "as_json", is_flag=True, envvar="GMR_JSON", help="Print the result as JSON.")
+@JSON
 @option("--dry-run", is_flag=True, envvar="GMR_DRY_RUN", help="Print the plan; write nothing.")
-@option(
-    "--concurrency",
-    envvar="GMR_CONCURRENCY",
-    type=click.IntRange(1, 64),
-    default=4,
-    show_default=True,
-    help="Parallel uploads.",
-)
+@CONCURRENCY
 @option(
     "--max-file-size",
     envvar="GMR_MAX_FILE_SIZE",

@@ -9,6 +9,7 @@ shown to refuse it. Each `gmr` run on MLflow costs ~3 s: scenarios share their s
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -181,12 +182,16 @@ def test_versions_newest_first_and_show_a_promoted_version(
 
     assert (listed.code, shown.code) == (0, 0), listed.stderr + shown.stderr
     assert [v["version"] for v in listed.json] == ["1.4.0", RC]
-    assert all(v["created_at"] for v in listed.json)
+    # One format whichever registry answered: ISO 8601 UTC to the second.
+    assert all(
+        re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", v["created_at"]) for v in listed.json
+    )
     # The web page where there is one (GitLab, a tracking server), else the files' location.
     link = listed.json[0]["web_url"] or listed.json[0]["package_url"]
     assert link.startswith(registry.link_prefix)
     lines = [line.strip() for line in shown.stdout.splitlines()]
     assert lines[0].startswith(f"{model} 1.4.0  ({registry.link_prefix}")
+    assert re.fullmatch(r"created: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", lines[1])
     assert "CI job: " + registry.env()["CI_JOB_URL"] in lines
     for name, digest in digests(model_dir).items():
         assert any(line.startswith(f"{name}  ") and f"sha256 {digest}" in line for line in lines)
