@@ -1,9 +1,10 @@
-"""Signed models on the GitLab double and the embedded SQLite registry: the same round trip,
-and a stored file changed behind `gmr`'s back refused with nothing written.
+"""Signed models on the embedded SQLite registry (the GitLab double's round trip, tampering
+and interop are in tests/integration/publish/test_signing.py): the same round trip, and a
+stored file changed behind `gmr`'s back refused with nothing written.
 
-On GitLab the signature check refuses it (exit 5) when the registry's sha256 follows the new
-bytes (tests/integration/publish/test_signing.py); here the record stays, so the download's
-own sha256 check refuses it (exit 3): either way the tree never appears.
+On GitLab the signature check refuses a replaced file (exit 5) because the registry's sha256
+follows the new bytes; here the recorded sha256 stays, so the signature still matches the
+record and the download's own sha256 check refuses the bytes (exit 3): the tree never appears.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from tests.integration.scenarios.registries import Registry
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.parametrize("registry", ["gitlab", "sqlite"], indirect=True),
+    pytest.mark.parametrize("registry", ["sqlite"], indirect=True),
 ]
 
 
@@ -34,8 +35,6 @@ def test_signed_round_trip_and_a_changed_file(
     stored = registry.version(model, "1.0.0")
     assert stored is not None and "model.sig" in stored.files
     assert stored.tags["gmr.signer"].startswith("key:")
-    shown = gmr("show", model, "1.0.0", "--json")
-    assert shown.code == 0 and '"signer": "key:' in shown.stdout
 
     run = gmr("download", model, "1.0.0", "--dest", "out", "--public-key", str(public))
     assert run.code == 0, run.stderr
@@ -43,5 +42,5 @@ def test_signed_round_trip_and_a_changed_file(
 
     registry.corrupt(model, "1.0.0", "config.json")
     refused = gmr("download", model, "1.0.0", "--dest", "again", "--public-key", str(public))
-    assert refused.code in (3, 5), refused.stderr
+    assert refused.code == 3, refused.stderr
     assert_nothing_written(registry.cwd, "again")
