@@ -224,12 +224,18 @@ def render_promote(result: PromoteResult, *, as_json: bool) -> str:
                 "resumed": result.resumed,
                 "copied": [asdict(f) for f in result.copied],
                 "skipped": [asdict(f) for f in result.skipped],
+                "signer": result.signer or None,
             }
         )
     return "\n".join(
         [
             f"Promoted {src.model} {src.version} -> {dst.version}",
             f"  files: {len(result.copied)} copied, {len(result.skipped)} already present",
+            *(
+                [f"  signature: carried (model.sig, signed by {result.signer})"]
+                if result.signer
+                else []
+            ),
             f"  {_link(dst)}",
         ]
     )

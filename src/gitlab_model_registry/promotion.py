@@ -39,6 +39,8 @@ class PromoteResult:
     copied: tuple[RemoteFile, ...]
     skipped: tuple[RemoteFile, ...]
     resumed: bool
+    #: Who signed the files carried over (with ``model.sig``), when the source was signed.
+    signer: str = ""
 
 
 #: ``--to release`` (the promote component's default): the release of the source's prerelease.
@@ -168,7 +170,12 @@ def _write(
         target.finish_version(dst)
     dst = replace(dst, package_url=target.package_url(dst))
     skipped = tuple(f for f in files if f not in todo)
-    return PromoteResult(src, dst, tuple(copied), skipped, resumed)
+    signer = (
+        tags.get(signing.SIGNER_TAG, "")
+        if any(f.name == signing.SIGNATURE_FILE for f in files)
+        else ""
+    )
+    return PromoteResult(src, dst, tuple(copied), skipped, resumed, signer)
 
 
 def _claim_target(

@@ -189,6 +189,7 @@ def test_promote_requires_and_carries_the_signature(
     )
 
     assert run.code == 0, run.stderr
+    assert "signature: carried (model.sig, signed by key:" in run.stdout
     target = stored(double, "2.0.0")
     source = stored(double, "1.1.0")
     assert {f["name"]: f["sha256"] for f in target["files"]} == {
@@ -254,6 +255,9 @@ def test_key_from_a_masked_variable_and_bad_signing_input(
         "publish", "iris", str(model_dir), "--signing-key", str(model_dir / "config.json")
     )
     assert not_a_key.code == 2 and "not a usable PEM private key" in not_a_key.stderr
+    (model_dir / "model.sig").write_text("{}")
+    clash = gmr("publish", "iris", str(model_dir), "--signing-key", str(keys[0]))
+    assert clash.code == 2 and "model.sig is among the files" in clash.stderr
     assert [v["version"] for v in double.control.model("iris")["versions"]] == ["1.0.0"]
 
 
