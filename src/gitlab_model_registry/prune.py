@@ -19,9 +19,8 @@ from gitlab_model_registry.models import ModelVersion
 from gitlab_model_registry.observer import NULL_OBSERVER, Observer
 from gitlab_model_registry.promotion import PROMOTED_FROM
 from gitlab_model_registry.retention import Decision, Facts, Policy, VersionFacts
+from gitlab_model_registry.signing import SIGNER_TAG
 
-#: Run tag that marks a signed version (the signing feature writes it).
-SIGNER_TAG = "gmr.signer"
 MergeRequestState = Callable[[str], "str | None"]
 
 

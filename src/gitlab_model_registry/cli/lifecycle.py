@@ -22,6 +22,7 @@ from gitlab_model_registry.cli._context import (
     option,
     required_model,
 )
+from gitlab_model_registry.cli._signing import verifier, verify_options
 from gitlab_model_registry.console import (
     dotenv_values,
     render_download,
@@ -89,6 +90,11 @@ ENVIRONMENT = option(
 )
 @report_cli.METRICS_REPORT
 @report_cli.ANNOTATIONS
+@verify_options(
+    "--require-signature",
+    "GMR_REQUIRE_SIGNATURE",
+    "Promote only if the version's signature verifies and covers every file.",
+)
 @JSON
 @CONCURRENCY
 @common_options
@@ -105,6 +111,10 @@ def promote(
     annotations: Path | None,
     as_json: bool,
     concurrency: int,
+    verify: bool,
+    public_key: Path | None,
+    identity: str | None,
+    issuer: str | None,
 ) -> None:
     """Promote VERSION of MODEL: to its release, another version, or another project, and
     (--environment) into an environment."""
@@ -117,6 +127,7 @@ def promote(
         gates=gates,
         concurrency=concurrency,
         environment=environment,
+        require_signature=verifier(verify, public_key, identity, issuer),
     )
     ctx = Context()
     problems = Problems()  # every local problem is listed before any request
@@ -169,6 +180,11 @@ def promote(
 )
 @option("--force", is_flag=True, envvar="GMR_FORCE", help="Replace a non-empty --dest.")
 @ENVIRONMENT
+@verify_options(
+    "--verify",
+    "GMR_VERIFY",
+    "Check the version's signature before downloading; fail (exit 5) unless it covers every file.",
+)
 @JSON
 @CONCURRENCY
 @common_options
@@ -180,6 +196,10 @@ def download(
     environment: str | None,
     as_json: bool,
     concurrency: int,
+    verify: bool,
+    public_key: Path | None,
+    identity: str | None,
+    issuer: str | None,
 ) -> None:
     """Download a version of MODEL (exact, 'latest', a constraint such as '>=1.2,<2', or the
     one in --environment)."""
@@ -191,6 +211,7 @@ def download(
         dest,
         force=force,
         concurrency=concurrency,
+        verify=verifier(verify, public_key, identity, issuer),
         observer=ctx.console,
         environment=environment,
     )

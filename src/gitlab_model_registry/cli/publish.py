@@ -21,6 +21,7 @@ from gitlab_model_registry.cli._context import (
     option,
     required_model,
 )
+from gitlab_model_registry.cli._signing import sign_options, signer
 from gitlab_model_registry.console import dotenv_values, render_publish, write_dotenv
 from gitlab_model_registry.errors import Problems, UsageError
 from gitlab_model_registry.mr_report import ReportRequest
@@ -132,6 +133,7 @@ def version_options(command: F) -> F:
     help="Keep files matching GLOB even when excluded (or in .git/, .hg/, .svn/); repeatable.",
 )
 @report_cli.publish_report_options
+@sign_options
 @common_options
 def publish(
     model: str | None,
@@ -156,6 +158,9 @@ def publish(
     metrics_report: Path | None,
     annotations: Path | None,
     markdown: Path | None,
+    sign: bool,
+    signing_key: Path | None,
+    signing_key_variable: str | None,
 ) -> None:
     """Publish MODEL's files (files or directories) as a new version.
 
@@ -172,6 +177,9 @@ def publish(
     if dotenv:
         problems.found += files.output_file_problems(dotenv, "--dotenv")
     problems.found += report_cli.output_problems(metrics_report, annotations, markdown)
+    sign_with = None
+    with problems.check():
+        sign_with = signer(sign, signing_key, signing_key_variable, os.environ)
     request = api.PublishRequest(
         model=required_model(model),
         paths=paths or _paths_from_env(),
@@ -186,6 +194,7 @@ def publish(
         max_file_size=max_file_size,
         exclude=exclude,
         include=include,
+        signer=sign_with,
     )
     with problems.check():
         api.check_publish(request, ctx.settings.ci, ctx.settings.backend)
