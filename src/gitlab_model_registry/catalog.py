@@ -10,6 +10,7 @@ promote, gates, show) never use an incomplete version; version allocation still 
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -18,10 +19,13 @@ import semver
 
 from gitlab_model_registry import __version__, versioning
 from gitlab_model_registry.backends import Backend
-from gitlab_model_registry.errors import NotFoundError
+from gitlab_model_registry.errors import NotFoundError, UsageError
 from gitlab_model_registry.models import CiContext, ModelVersion
 
 LATEST = "latest"
+#: GitLab's environment names (lib/gitlab/regex.rb ``environment_name_regex``): letters,
+#: digits, spaces and ``_ - . / $ { }``, not starting or ending with ``/``; at most 255.
+_ENVIRONMENT = re.compile(r"^(?!/)[a-zA-Z0-9_\-./${} ]{1,255}(?<!/)$")
 #: Version tag saying "complete when its run is FINISHED"; its value names that rule.
 COMPLETION_TAG = "gmr.completion"
 COMPLETION_RULE = "run-finished"
@@ -121,3 +125,42 @@ def ci_tags(ci: CiContext) -> dict[str, str]:
         "ci.merge_request_iid": ci.merge_request_iid,
     }
     return {k: v for k, v in tags.items() if v} | {"gmr.tool_version": __version__}
+
+
+def in_environment(backend: Backend, model: str, environment: str) -> ModelVersion | None:
+    """The complete version ``environment`` holds now (the registry's own notion), or None."""
+    check_environment(environment)
+    semver = backend.environments().current(model, environment)
+    return None if semver is None else get_complete(backend, model, semver)
+
+
+def require_in_environment(backend: Backend, model: str, environment: str) -> ModelVersion:
+    """The version in ``environment``; an empty environment is an error that says so."""
+    found = in_environment(backend, model, environment)
+    if found is None:
+        raise NotFoundError(
+            f"no version of {model} is in environment {environment!r} on {backend.describe()}",
+            hint=f"put one there with: gmr promote {model} VERSION --environment {environment}",
+        )
+    return found
+
+
+def placements(backend: Backend, model: str) -> dict[str, list[str]]:
+    """Semver -> the environments holding it now."""
+    ledger = backend.environments()
+    names = dict.fromkeys(d.environment for d in ledger.history(model, None))
+    held: dict[str, list[str]] = {}
+    for name in names:
+        semver = ledger.current(model, name)
+        if semver is not None:
+            held.setdefault(semver, []).append(name)
+    return held
+
+
+def check_environment(environment: str) -> None:
+    """Fail on an environment name GitLab would refuse, before any request."""
+    if not _ENVIRONMENT.match(environment):
+        raise UsageError(
+            f"bad environment name {environment!r}",
+            hint="use letters, digits, spaces and _ - . / (not at either end), e.g. 'production'",
+        )

@@ -16,6 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from gitlab_model_registry.console_environments import deployment_line
 from gitlab_model_registry.files import human_size
 from gitlab_model_registry.models import ModelVersion, PublishResult
 from gitlab_model_registry.progress_bar import TerminalBar
@@ -214,7 +215,7 @@ def _dump(data: object) -> str:
 
 
 def render_promote(result: PromoteResult, *, as_json: bool) -> str:
-    src, dst = result.source, result.target
+    src, dst, deployed = result.source, result.target, result.deployment
     if as_json:
         return _dump(
             {
@@ -224,15 +225,25 @@ def render_promote(result: PromoteResult, *, as_json: bool) -> str:
                 "resumed": result.resumed,
                 "copied": [asdict(f) for f in result.copied],
                 "skipped": [asdict(f) for f in result.skipped],
+                "deployment": asdict(deployed) if deployed else None,
+                "signer": result.signer or None,
             }
         )
-    return "\n".join(
-        [
+    if deployed and src is dst:
+        lines = [f"Deployed {src.model} {src.version} to {deployed.environment}"]
+    else:
+        lines = [
             f"Promoted {src.model} {src.version} -> {dst.version}",
             f"  files: {len(result.copied)} copied, {len(result.skipped)} already present",
-            f"  {_link(dst)}",
+            *(
+                [f"  signature: carried (model.sig, signed by {result.signer})"]
+                if result.signer
+                else []
+            ),
         ]
-    )
+    if deployed:
+        lines.append(deployment_line(deployed))
+    return "\n".join([*lines, f"  {_link(dst)}"])
 
 
 def render_download(result: DownloadResult, *, as_json: bool) -> str:
@@ -245,25 +256,33 @@ def render_download(result: DownloadResult, *, as_json: bool) -> str:
                 "dest": str(result.dest),
                 "files": [asdict(f) for f in result.files],
                 "from_cache": [f.name for f in result.cached],
+                "signer": result.signer or None,
             }
         )
     size = human_size(sum(f.size for f in result.files))
     cached = f" ({len(result.cached)} from the cache)" if result.cached else ""
+    signed = f"; signature verified, signed by {result.signer}" if result.signer else ""
     return (
         f"Downloaded {mv.model} {mv.version}: {len(result.files)} file(s), {size}{cached} "
-        f"into {result.dest}"
+        f"into {result.dest}{signed}"
     )
 
 
 _INCOMPLETE = "  (incomplete: its publish did not finish)"
 
 
-def render_versions(found: list[ModelVersion], *, as_json: bool) -> str:
+def render_versions(
+    found: list[ModelVersion], *, as_json: bool, held: Mapping[str, list[str]] | None = None
+) -> str:
+    """``held``: semver -> environments holding it, marked after the version."""
+    held = held or {}
     if as_json:
-        return _dump([asdict(mv) for mv in found])
+        return _dump([asdict(mv) | {"environments": held.get(mv.version, [])} for mv in found])
     width = max((len(mv.version) for mv in found), default=0)
     return "\n".join(
-        f"{mv.version:<{width}}  {_created(mv)}  {_link(mv)}" + ("" if mv.complete else _INCOMPLETE)
+        f"{mv.version:<{width}}  {_created(mv)}  {_link(mv)}"
+        + (f"  [{', '.join(held[mv.version])}]" if held.get(mv.version) else "")
+        + ("" if mv.complete else _INCOMPLETE)
         for mv in found
     )
 
@@ -278,9 +297,15 @@ def render_show(details: VersionDetails, *, as_json: bool) -> str:
                 "params": run.params,
                 "metrics": run.metrics,
                 "tags": run.tags,
+                "signed": details.signed,
+                "signer": details.signer or None,
             }
         )
     lines = [f"{mv.model} {mv.version}  ({_link(mv)})", f"  created: {_created(mv)}"]
+    if details.signed:  # shown as recorded; `download --verify` is what checks it
+        lines.append(f"  signed: yes, by {details.signer or 'an unrecorded signer'} (model.sig)")
+    else:
+        lines.append("  signed: no")
     if not mv.complete:
         lines.append(
             "  status: incomplete (its publish did not finish; publish it again to finish it)"

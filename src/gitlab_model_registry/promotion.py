@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import NamedTuple
 
-from gitlab_model_registry import catalog, gates, versioning
+from gitlab_model_registry import catalog, gates, signing, versioning
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.errors import ConflictError, Interrupted, UsageError, VersionTakenError
-from gitlab_model_registry.models import CiContext, ModelVersion, RemoteFile, RunData
+from gitlab_model_registry.models import CiContext, Deployment, ModelVersion, RemoteFile, RunData
 from gitlab_model_registry.observer import NULL_OBSERVER, Observer
 
 PROMOTED_FROM = "promoted-from"
@@ -26,6 +28,15 @@ class PromoteRequest:
     to_project: str | None = None
     gates: Sequence[str] = ()
     concurrency: int = 0
+    #: The environment the promoted version goes into (alone: the version itself goes there).
+    environment: str | None = None
+
+    @property
+    def deploy_only(self) -> bool:
+        return bool(self.environment) and not (self.to_version or self.release or self.to_project)
+
+    #: ``--require-signature``: the source's model.sig must verify and cover every file.
+    require_signature: signing.Verifier | None = None
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,9 @@ class PromoteResult:
     copied: tuple[RemoteFile, ...]
     skipped: tuple[RemoteFile, ...]
     resumed: bool
+    deployment: Deployment | None = None
+    #: Who signed the files carried over (with ``model.sig``), when the source was signed.
+    signer: str = ""
 
 
 #: ``--to release`` (the promote component's default): the release of the source's prerelease.
@@ -56,17 +70,21 @@ def target_version(request: PromoteRequest) -> str:
         return str(source.finalize_version())
     if request.to_version:
         return str(versioning.parse(request.to_version))
-    if not request.to_project:
+    if not request.to_project and not request.environment:
         raise UsageError(
-            "nothing to promote to", hint="pass --to SEMVER, --release or --to-project"
+            "nothing to promote to",
+            hint="pass --to SEMVER, --release, --to-project or --environment",
         )
     return str(source)
 
 
 def check_gates(request: PromoteRequest) -> None:
-    """Fail on a malformed --require before any request."""
+    """Fail on a malformed --require or --environment before any request."""
     for gate in request.gates:
         gates.parse(gate)
+    for name in [request.environment or "", *gates.environments(map(gates.parse, request.gates))]:
+        if name:
+            catalog.check_environment(name)
 
 
 def promote(
@@ -81,27 +99,77 @@ def promote(
     """Promote ``request.version`` of ``request.model`` from ``source`` into ``target``."""
     checks = [gates.parse(g) for g in request.gates]
     to_version = target_version(request)
-    if to_version == request.version and not request.to_project:
+    if to_version == request.version and not request.to_project and not request.deploy_only:
         raise UsageError(
             f"{request.version} is already that version", hint="pass --to or --release"
         )
     with observer.phase("resolve", f"Checking {request.model} {request.version}"):
         src = catalog.get_complete(source, request.model, request.version)
         data = source.get_run_data(src.run_id)
-        gates.check(checks, data.metrics, f"{request.model} {request.version}")
+        baselines = _baselines(target, request.model, checks)
+        for line in gates.check(
+            checks, data.metrics, f"{request.model} {request.version}", baselines
+        ):
+            observer.log(f"gate {line}")
         files = source.list_files(src)
         observer.log(
             f"gates passed: {', '.join(map(str, checks)) or 'none given'}; {len(files)} file(s)"
         )
+        if request.require_signature:
+            data = _check_signature(source, src, files, request.require_signature, data, observer)
+    if request.deploy_only:
+        return PromoteResult(src, src, (), tuple(files), False, _deploy(target, request, src, ci))
     try:
         checked = _Checked(src, data, tuple(files), to_version, source_ref)
-        return _write(source, target, request, ci, checked, observer)
+        result = _write(source, target, request, ci, checked, observer)
     except Interrupted as stop:
         again = f"gmr promote {request.model} {request.version} --to {to_version}"
         raise stop.explained(
             f"{request.model} {to_version} is incomplete; finish it with: {again}"
             + (f" --to-project {request.to_project}" if request.to_project else "")
         ) from None
+    return replace(result, deployment=_deploy(target, request, result.target, ci))
+
+
+def _baselines(
+    registry: Backend, model: str, checks: Sequence[gates.Gate]
+) -> dict[str, gates.Baseline]:
+    """What each environment a gate names holds now, and its metrics."""
+    found = {}
+    for name in gates.environments(checks):
+        mv = catalog.in_environment(registry, model, name)
+        metrics = registry.get_run_data(mv.run_id).metrics if mv and mv.run_id else {}
+        found[name] = gates.Baseline(name, mv.version if mv else None, metrics)
+    return found
+
+
+def _deploy(
+    target: Backend, request: PromoteRequest, mv: ModelVersion, ci: CiContext
+) -> Deployment | None:
+    if not request.environment:
+        return None
+    return target.environments().record(mv, request.environment, ci)
+
+
+def _check_signature(
+    source: Backend,
+    src: ModelVersion,
+    files: Sequence[RemoteFile],
+    verifier: signing.Verifier,
+    data: RunData,
+    observer: Observer,
+) -> RunData:
+    """Verify the source's signature before anything is copied; the run data then names the
+    verified signer (also for a version signed by another tool)."""
+    with tempfile.TemporaryDirectory(prefix="gmr-verify-") as tmp:
+        signed, unknown = signing.verify_version(source, src, files, verifier, Path(tmp))
+    if unknown:
+        raise signing.SignatureError(
+            f"{src.model} {src.version}: the registry has no sha256 for {', '.join(unknown[:3])}",
+            hint="nothing was promoted; a signature can only be checked against known digests",
+        )
+    observer.log(f"signature valid: {len(signed.digests)} file(s) signed by {signed.signer}")
+    return RunData(data.params, data.metrics, data.tags | {signing.SIGNER_TAG: signed.signer})
 
 
 class _Checked(NamedTuple):
@@ -134,12 +202,19 @@ def _write(
         )
     with observer.phase("metadata", "Copying params and metrics, linking the CI job"):
         tags = {k: v for k, v in data.tags.items() if not k.startswith(_NOT_COPIED)}
+        if data.tags.get(signing.SIGNER_TAG):  # the signature is copied as a file: same digests
+            tags[signing.SIGNER_TAG] = data.tags[signing.SIGNER_TAG]
         tags |= catalog.ci_tags(ci) | {PROMOTED_FROM: source_ref}
         target.log_run_data(dst.run_id, RunData(data.params, data.metrics, tags))
         target.finish_version(dst)
     dst = replace(dst, package_url=target.package_url(dst))
     skipped = tuple(f for f in files if f not in todo)
-    return PromoteResult(src, dst, tuple(copied), skipped, resumed)
+    signer = (
+        tags.get(signing.SIGNER_TAG, "")
+        if any(f.name == signing.SIGNATURE_FILE for f in files)
+        else ""
+    )
+    return PromoteResult(src, dst, tuple(copied), skipped, resumed, signer=signer)
 
 
 def _claim_target(

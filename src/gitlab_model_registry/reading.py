@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitlab_model_registry import catalog, files
+from gitlab_model_registry import catalog, files, signing
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.cache import Cache
 from gitlab_model_registry.errors import Interrupted, NotFoundError, UsageError
@@ -24,6 +24,8 @@ class DownloadResult:
     dest: Path
     #: The files placed from ``--cache-dir`` instead of downloaded.
     cached: tuple[RemoteFile, ...] = ()
+    #: Who signed the files, when ``--verify`` checked them ("" otherwise).
+    signer: str = ""
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,16 @@ class VersionDetails:
     version: ModelVersion
     files: tuple[RemoteFile, ...]
     run: RunData
+
+    @property
+    def signed(self) -> bool:
+        """Whether the version holds a signature (``show`` does not verify it)."""
+        return any(f.name == signing.SIGNATURE_FILE for f in self.files)
+
+    @property
+    def signer(self) -> str:
+        """Who signed it, as recorded at publish (empty when unknown, e.g. signed elsewhere)."""
+        return self.run.tags.get(signing.SIGNER_TAG, "")
 
 
 def versions(backend: Backend, model: str) -> list[ModelVersion]:
@@ -43,8 +55,18 @@ def resolve(backend: Backend, model: str, spec: str) -> ModelVersion:
     return catalog.resolve(backend, model, spec)
 
 
-def show(backend: Backend, model: str, spec: str) -> VersionDetails:
-    """A version's details; an exact semver is shown even when incomplete (and says so)."""
+def placements(backend: Backend, model: str) -> dict[str, list[str]]:
+    """Semver -> the environments holding that version of ``model`` now."""
+    return catalog.placements(backend, model)
+
+
+def show(
+    backend: Backend, model: str, spec: str, *, environment: str | None = None
+) -> VersionDetails:
+    """A version's details; an exact semver is shown even when incomplete (and says so).
+    With ``environment``: the version that environment holds."""
+    if environment:
+        spec = catalog.require_in_environment(backend, model, environment).version
     mv = catalog.resolve(backend, model, spec, incomplete=True)
     files = tuple(backend.list_files(mv))
     return VersionDetails(mv, files, backend.get_run_data(mv.run_id) if mv.run_id else RunData())
@@ -59,16 +81,28 @@ def download(
     force: bool = False,
     concurrency: int = 0,
     cache_dir: Path | None = None,
+    verify: signing.Verifier | None = None,
     observer: Observer = NULL_OBSERVER,
+    environment: str | None = None,
 ) -> DownloadResult:
     """Download a version's files into ``dest``, which appears only once complete and verified.
 
-    With ``cache_dir``, files whose sha256 is cached there are placed from it (``cache``) and the
-    others are added to it once verified."""
-    catalog.check_spec(spec)
+    With ``environment``: the version that environment holds (``spec`` is then ignored). With
+    ``verify``, the version's signature is checked against its files' sha256 before any other
+    file is fetched (``signing``); a failure leaves nothing written. With ``cache_dir``, files
+    whose sha256 is cached there are placed from it (``cache``), the others added once verified."""
+    if environment:
+        catalog.check_environment(environment)
+    else:
+        catalog.check_spec(spec)
     _check_destination(dest, force)
-    with observer.phase("resolve", f"Resolving {model} {spec}"):
-        mv = resolve(backend, model, spec)
+    what = f"the version in {environment}" if environment else spec
+    with observer.phase("resolve", f"Resolving {model} {what}"):
+        mv = (
+            catalog.require_in_environment(backend, model, environment)
+            if environment
+            else resolve(backend, model, spec)
+        )
         files = tuple(backend.list_files(mv))
         if not files:  # e.g. its GitLab package was deleted: the version stays, its files not
             raise NotFoundError(
@@ -80,17 +114,20 @@ def download(
     partial.mkdir(parents=True)
     cache = Cache(cache_dir) if cache_dir else None
     try:
-        cached = _from_cache(cache, files, partial, observer)
-        todo = [f for f in files if f not in cached]
+        signed, unsigned = _verify(backend, mv, files, verify, partial, observer)
+        cached = _from_cache(cache, unsigned, partial, observer)
+        todo = [f for f in unsigned if f not in cached]
         if todo:
             _download(backend, mv, todo, partial, concurrency, observer, dest)
         if cache is not None:
             for file in todo:
                 cache.keep(file, partial / file.name)
+        if signed:
+            signing.check_downloaded(signed[0], partial, signed[1], f"{model} {mv.version}")
         _move_into_place(partial, dest)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
-    return DownloadResult(mv, files, dest, cached)
+    return DownloadResult(mv, files, dest, cached, signed[0].signer if signed else "")
 
 
 def _download(
@@ -118,6 +155,23 @@ def _from_cache(
     cached = tuple(f for f in files if cache.place(f, partial / f.name))
     observer.log(f"{len(cached)} of {len(files)} file(s) from the cache {cache.root}")
     return cached
+
+
+def _verify(
+    backend: Backend,
+    mv: ModelVersion,
+    files: tuple[RemoteFile, ...],
+    verifier: signing.Verifier | None,
+    partial: Path,
+    observer: Observer,
+) -> tuple[tuple[signing.Signed, list[str]] | None, tuple[RemoteFile, ...]]:
+    """The signature check (and the files still to download: all but ``model.sig``)."""
+    if verifier is None:
+        return None, files
+    with observer.phase("verify", f"Verifying the signature of {mv.model} {mv.version}"):
+        signed, later = signing.verify_version(backend, mv, files, verifier, partial)
+        observer.log(f"signature valid: {len(signed.digests)} file(s) signed by {signed.signer}")
+    return (signed, later), tuple(f for f in files if f.name != signing.SIGNATURE_FILE)
 
 
 def _check_destination(dest: Path, force: bool) -> None:

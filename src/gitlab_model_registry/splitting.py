@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitlab_model_registry.backends import Backend, ProgressCallback
+from gitlab_model_registry.backends import Backend, EnvironmentLedger, ProgressCallback
 from gitlab_model_registry.backends._copy import copy_via_disk
 from gitlab_model_registry.errors import IntegrityError
 from gitlab_model_registry.files import CHUNK_SIZE, sha256_file
@@ -329,6 +329,12 @@ class SplitFiles:
 
     def finish_version(self, mv: ModelVersion) -> None:
         self.inner.finish_version(mv)
+
+    def delete_version(self, mv: ModelVersion) -> None:
+        self.inner.delete_version(mv)  # the package goes, parts and manifest with it
+
+    def environments(self) -> EnvironmentLedger:
+        return self.inner.environments()
 
 
 def with_split_size(backend: Backend, split_size: int | None) -> Backend:

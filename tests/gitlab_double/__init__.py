@@ -21,8 +21,19 @@ call (``control.DoubleClient``); the defaults are current GitLab, in order:
   ``GET /projects/:id`` says ``packages_enabled: false`` (lib/api/entities/project.rb).
 - Older releases' shapes (``--gitlab-version X.Y``, ``set_release``) and ``GET /api/v4/version``:
   see ``releases.py`` for the commits each shape follows.
+- GraphQL (``graphql.py``, ``POST /api/graphql``): only ``mlModelVersionDelete``, with
+  GitLab's auth answers (401 "Invalid token", ``ResourceNotAvailable`` top-level errors),
+  payload errors (unknown id; a Developer may not destroy the package) and graphql-ruby's
+  validation messages for the cases modelled; see that module for the files it follows.
 - A deleted package whose version stays: ``DELETE /projects/:id/packages/:package_id`` (as on
   GitLab) marks it pending destruction; the version stays in ``registered-models/get``.
+
+Merge requests and their notes (``merge_requests.py``, which names the GitLab files they follow,
+and ``mr_notes.py``):
+MRs are made with the control route ``POST /-/double/merge_requests`` (``{project_id, iid,
+source_branch, target_branch, state}``; re-posting an iid updates it) and read with GitLab's
+``GET /projects/:id/merge_requests[/:iid]``; notes are listed, created and edited as GitLab
+does (authorship, author-only edits, the 1,000,000-character limit, no job token on writes).
 
 Where it simplifies GitLab, on purpose:
 - Projects are private and every token is a member of every project with its role; a job token

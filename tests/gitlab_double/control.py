@@ -55,6 +55,23 @@ class DoubleClient:
     def add_project(self, id: int, path: str) -> None:
         self._call("POST", "projects", {"id": id, "path": path})
 
+    def add_merge_request(
+        self,
+        iid: int,
+        *,
+        project_id: int = 1,
+        source_branch: str | None = None,
+        target_branch: str = "main",
+        state: str = "opened",
+        **extra: str,
+    ) -> dict[str, Any]:
+        """Create merge request ``iid`` (or update it: re-posting an iid changes its fields);
+        ``extra`` may set ``title`` and ``sha``. Returns ``{id, iid}``."""
+        body = {"project_id": project_id, "iid": iid, "target_branch": target_branch}
+        body.update(state=state, source_branch=source_branch or f"feature-{iid}", **extra)
+        found: dict[str, Any] = self._call("POST", "merge_requests", body)
+        return found
+
     def corrupt_file(self, model: str, semver: str, name: str, project_id: int = 1) -> None:
         """Change a stored file's bytes behind GitLab's back (its recorded sha256 stays).
 
@@ -94,6 +111,28 @@ class DoubleClient:
         found = self.model(model, project_id)
         versions = found["versions"] if found else []
         return next((v for v in versions if v["version"] == semver), None)
+
+    def job_deployment(
+        self,
+        environment: str,
+        job_id: str | int,
+        status: str,
+        *,
+        project_id: int = 1,
+        sha: str = "0123456789abcdef0123456789abcdef01234567",
+        ref: str = "main",
+    ) -> dict[str, Any]:
+        """Play GitLab's part of a job with ``environment:``: its deployment moves to ``status``."""
+        body = {
+            "project_id": project_id,
+            "environment": environment,
+            "job_id": str(job_id),
+            "status": status,
+            "sha": sha,
+            "ref": ref,
+        }
+        result: dict[str, Any] = self._call("POST", "deployments", body)
+        return result
 
     def _call(self, method: str, name: str, body: dict[str, Any] | None = None) -> Any:
         data = json.dumps(body if body is not None else {}).encode() if method == "POST" else None

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.gitlab_double.config import Config
+from tests.gitlab_double.environment_records import Deployment, Environment
 from tests.gitlab_double.records import (
     Experiment,
     Job,
@@ -63,6 +64,8 @@ class Registry:
             self.tokens: dict[str, Token] = {}
             self.jobs: dict[str, Job] = {}
             self.packages: dict[int, Package] = {}
+            self.environments: dict[int, Environment] = {}
+            self.deployments: dict[int, Deployment] = {}
             shutil.rmtree(self.files_dir, ignore_errors=True)
             self.files_dir.mkdir(parents=True, exist_ok=True)
             self.tmp_dir.mkdir(parents=True, exist_ok=True)

@@ -10,9 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-__all__ = ["Backend", "ProgressCallback"]
+__all__ = ["Backend", "EnvironmentLedger", "ProgressCallback"]
 
 from gitlab_model_registry.models import (
+    CiContext,
+    Deployment,
     ModelVersion,
     RegisteredModel,
     RemoteFile,
@@ -20,6 +22,24 @@ from gitlab_model_registry.models import (
     UploadFile,
 )
 from gitlab_model_registry.observer import ProgressCallback
+
+
+class EnvironmentLedger(Protocol):
+    """Which version of a model each environment holds, and since when: GitLab's deployments
+    (``backends._gitlab_environments``) or MLflow's registered-model aliases
+    (``backends._mlflow_environments``)."""
+
+    def current(self, model: str, environment: str) -> str | None:
+        """The semver the environment holds now (the registry's own notion), or None."""
+        ...
+
+    def history(self, model: str, environment: str | None) -> list[Deployment]:
+        """Every deployment of a version of ``model`` (to ``environment``, or to any), newest first."""
+        ...
+
+    def record(self, mv: ModelVersion, environment: str, ci: CiContext) -> Deployment:
+        """Make ``mv`` the version in ``environment``; return the deployment that says so."""
+        ...
 
 
 class Backend(Protocol):
@@ -112,4 +132,12 @@ class Backend(Protocol):
 
     def finish_version(self, mv: ModelVersion) -> None:
         """Mark the version complete: finish its run (status FINISHED, end time now)."""
+        ...
+
+    def delete_version(self, mv: ModelVersion) -> None:
+        """Delete the version with its files and run (``gmr prune`` only: no other command
+        deletes anything). Raise if the version is still there afterwards."""
+
+    def environments(self) -> EnvironmentLedger:
+        """The environments of this registry's models."""
         ...

@@ -63,6 +63,52 @@ class JsonApi:
                 raise packages_disabled(self._project_name) from None
             raise
 
+    def graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """One GraphQL request (``/api/graphql``); errors in a 200 answer are the caller's."""
+        self._check_release()
+        url = f"{self._gl.url}/api/graphql"
+        with self._errors("GitLab's GraphQL API"):
+            body, _ = self._calls.call(
+                "post", url, None, {"query": query, "variables": variables}, "calling GraphQL"
+            )
+        result: dict[str, Any] = body
+        return result
+
+    def get_or_none(self, path: str, api: str) -> dict[str, Any] | None:
+        """One REST object (``/projects/<id>/...``), None if GitLab answers 404."""
+        self._check_release()
+        try:
+            with self._errors(api):
+                body, _ = self._calls.call("get", path, None, None, f"reading {path}")
+        except NotFoundError:
+            return None
+        return body if isinstance(body, dict) else None
+
+    def project_call(
+        self, verb: str, route: str, params: dict[str, Any], api: str
+    ) -> dict[str, Any]:
+        """One call to a project REST route (``deployments/3``), e.g. of the Deployments API."""
+        self._check_release()
+        path = f"/projects/{self._project}/{route}"
+        query, payload = (params, None) if verb == "get" else (None, params)
+        with self._errors(api):
+            body, _ = self._calls.call(verb, path, query, payload, f"calling {api}")
+        result: dict[str, Any] = body
+        return result
+
+    def project_list(self, route: str, query: dict[str, str], api: str) -> Iterator[dict[str, Any]]:
+        """Every item of a paged project REST list, page by page (stop early to fetch less)."""
+        self._check_release()
+        path = f"/projects/{self._project}/{route}"
+        page: str | None = "1"
+        while page:
+            with self._errors(api):
+                items, headers = self._calls.call(
+                    "get", path, {**query, "per_page": 100, "page": page}, None, f"listing {api}"
+                )
+            yield from items
+            page = headers.get("X-Next-Page") or None
+
     def _packages_enabled(self) -> bool:
         try:
             with self._errors("the projects API"):

@@ -12,6 +12,7 @@ import click
 
 from gitlab_model_registry import files, reading
 from gitlab_model_registry import promotion as promoting
+from gitlab_model_registry.cli import report as report_cli
 from gitlab_model_registry.cli._context import (
     CONCURRENCY,
     JSON,
@@ -21,6 +22,7 @@ from gitlab_model_registry.cli._context import (
     option,
     required_model,
 )
+from gitlab_model_registry.cli._signing import verifier, verify_options
 from gitlab_model_registry.console import (
     dotenv_values,
     render_download,
@@ -30,10 +32,17 @@ from gitlab_model_registry.console import (
     write_dotenv,
 )
 from gitlab_model_registry.errors import Problems, UsageError
+from gitlab_model_registry.mr_report import ReportRequest
 from gitlab_model_registry.pacing import AUTO
 
 MODEL = click.argument("model", envvar=["GMR_MODEL", "MODEL_NAME"], required=False)
 VERSION = click.argument("version", envvar=["GMR_MODEL_VERSION", "MODEL_VERSION"], required=False)
+ENVIRONMENT = option(
+    "--environment",
+    envvar="GMR_ENVIRONMENT",
+    metavar="NAME",
+    help="The version in this environment (GitLab deployments; MLflow alias).",
+)
 
 
 @click.command(short_help="Promote a version to a release, another version or project.")
@@ -65,13 +74,27 @@ VERSION = click.argument("version", envvar=["GMR_MODEL_VERSION", "MODEL_VERSION"
     envvar="GMR_REQUIRE",
     type=ListFromEnv("gate"),
     metavar="'METRIC>=N'",
-    help="A metric gate (>=, >, <=, <, ==); repeatable.",
+    help="A metric gate (>=, >, <=, <, ==) against a number or an environment's version "
+    "('f1>=@production-0.01'); repeatable.",
+)
+@option(
+    "--environment",
+    envvar="GMR_ENVIRONMENT",
+    metavar="NAME",
+    help="Put the promoted version into this environment (alone: VERSION itself).",
 )
 @option(
     "--dotenv",
     envvar="GMR_DOTENV",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write MODEL_* variables of the promoted version.",
+)
+@report_cli.METRICS_REPORT
+@report_cli.ANNOTATIONS
+@verify_options(
+    "--require-signature",
+    "GMR_REQUIRE_SIGNATURE",
+    "Promote only if the version's signature verifies and covers every file.",
 )
 @JSON
 @CONCURRENCY
@@ -83,11 +106,19 @@ def promote(
     release: bool,
     to_project: str | None,
     gates: tuple[str, ...],
+    environment: str | None,
     dotenv: Path | None,
+    metrics_report: Path | None,
+    annotations: Path | None,
     as_json: bool,
     concurrency: int | None,
+    verify: bool,
+    public_key: Path | None,
+    identity: str | None,
+    issuer: str | None,
 ) -> None:
-    """Promote VERSION of MODEL: to its release, another version, or another project."""
+    """Promote VERSION of MODEL: to its release, another version, or another project, and
+    (--environment) into an environment."""
     request = promoting.PromoteRequest(
         model=required_model(model),
         version=_required_version(version),
@@ -96,6 +127,8 @@ def promote(
         to_project=to_project,
         gates=gates,
         concurrency=concurrency or AUTO,
+        environment=environment,
+        require_signature=verifier(verify, public_key, identity, issuer),
     )
     ctx = Context()
     problems = Problems()  # every local problem is listed before any request
@@ -105,11 +138,13 @@ def promote(
         promoting.check_gates(request)
     if dotenv:
         problems.found += files.output_file_problems(dotenv, "--dotenv")
+    problems.found += report_cli.output_problems(metrics_report, annotations, None)
     problems.raise_any()
     source = ctx.backend()
+    target = ctx.target_backend(source, request.to_project)
     result = promoting.promote(
         source,
-        ctx.target_backend(source, request.to_project),
+        target,
         request,
         ctx.settings.ci,
         source_ref=ctx.source_ref(request.model, request.version),
@@ -117,6 +152,15 @@ def promote(
     )
     if dotenv:
         write_dotenv(dotenv, dotenv_values(result.target))
+    if metrics_report or annotations:
+        report = ReportRequest(
+            model=result.target.model,
+            version=result.target.version,
+            post_note=False,
+            metrics_file=metrics_report,
+            annotations_file=annotations,
+        )
+        report_cli.report_after(ctx, target, result.target, report)
     click.echo(render_promote(result, as_json=as_json))
 
 
@@ -142,6 +186,12 @@ def promote(
     type=click.Path(file_okay=False, path_type=Path),
     help="Keep downloaded files here by sha256; later downloads take them from it.",
 )
+@ENVIRONMENT
+@verify_options(
+    "--verify",
+    "GMR_VERIFY",
+    "Check the version's signature before downloading; fail (exit 5) unless it covers every file.",
+)
 @JSON
 @CONCURRENCY
 @common_options
@@ -151,20 +201,28 @@ def download(
     dest: Path,
     force: bool,
     cache_dir: Path | None,
+    environment: str | None,
     as_json: bool,
     concurrency: int | None,
+    verify: bool,
+    public_key: Path | None,
+    identity: str | None,
+    issuer: str | None,
 ) -> None:
-    """Download a version of MODEL (exact, 'latest', or a constraint such as '>=1.2,<2')."""
+    """Download a version of MODEL (exact, 'latest', a constraint such as '>=1.2,<2', or the
+    one in --environment)."""
     ctx = Context()
     result = reading.download(
         ctx.backend(),
         required_model(model),
-        version or reading.LATEST,
+        _spec(version, environment),
         dest,
         force=force,
         concurrency=concurrency or AUTO,
         cache_dir=cache_dir,
+        verify=verifier(verify, public_key, identity, issuer),
         observer=ctx.console,
+        environment=environment,
     )
     click.echo(render_download(result, as_json=as_json))
 
@@ -174,22 +232,30 @@ def download(
 @JSON
 @common_options
 def versions(model: str | None, as_json: bool) -> None:
-    """List the versions of MODEL, newest first."""
+    """List the versions of MODEL, newest first, each with the environments holding it."""
     ctx = Context()
-    click.echo(
-        render_versions(reading.versions(ctx.backend(), required_model(model)), as_json=as_json)
-    )
+    backend, name = ctx.backend(), required_model(model)
+    found = reading.versions(backend, name)
+    held = reading.placements(backend, name) if found else {}
+    click.echo(render_versions(found, as_json=as_json, held=held))
 
 
 @click.command(short_help="Show a version's files, params, metrics and CI link.")
 @MODEL
 @VERSION
+@ENVIRONMENT
 @JSON
 @common_options
-def show(model: str | None, version: str | None, as_json: bool) -> None:
-    """Show a version of MODEL: files, params, metrics, tags and CI link."""
+def show(model: str | None, version: str | None, environment: str | None, as_json: bool) -> None:
+    """Show a version of MODEL (or the one in --environment): files, params, metrics, tags and
+    CI link."""
     ctx = Context()
-    details = reading.show(ctx.backend(), required_model(model), version or reading.LATEST)
+    details = reading.show(
+        ctx.backend(),
+        required_model(model),
+        _spec(version, environment),
+        environment=environment,
+    )
     click.echo(render_show(details, as_json=as_json))
 
 
@@ -199,3 +265,12 @@ def _required_version(version: str | None) -> str:
             "no version", hint="pass VERSION or set GMR_MODEL_VERSION (or MODEL_VERSION)"
         )
     return version
+
+
+def _spec(version: str | None, environment: str | None) -> str:
+    """VERSION, or latest; with --environment a VERSION given on the command line is refused
+    (one read from MODEL_VERSION, e.g. an earlier job's dotenv, gives way)."""
+    source = click.get_current_context().get_parameter_source("version")
+    if environment and version and source == click.core.ParameterSource.COMMANDLINE:
+        raise UsageError("VERSION and --environment are exclusive", hint="pass one of them")
+    return version or reading.LATEST
