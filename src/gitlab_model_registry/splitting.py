@@ -295,6 +295,12 @@ class SplitFiles:
 
     # -- everything else is the wrapped backend's -------------------------------------------
 
+    def __getattr__(self, name: str) -> Any:
+        """Optional capabilities of the wrapped backend (GitLab's ``merge_request_state``)."""
+        if name == "inner":  # not set yet (copying): no recursion
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
     def describe(self) -> str:
         return self.inner.describe()
 
