@@ -60,8 +60,10 @@ def tie_of(raw: dict[str, Any]) -> str:
 
 
 class GitLabEnvironments:
-    def __init__(self, api: JsonApi, backend: Backend) -> None:
+    def __init__(self, api: JsonApi, backend: Backend, *, jobs_deploy_here: bool) -> None:
+        """``jobs_deploy_here``: this is the CI job's own project (its deployment is here)."""
         self._api, self._backend = api, backend
+        self._jobs_deploy_here = jobs_deploy_here
         self._known: dict[str, dict[str, tuple[str, str]]] = {}  # ties read once per model
 
     def current(self, model: str, environment: str) -> str | None:
@@ -93,7 +95,7 @@ class GitLabEnvironments:
         return found
 
     def record(self, mv: ModelVersion, environment: str, ci: CiContext) -> Deployment:
-        if ci.in_ci and ci.links_job and ci.environment_name == environment:
+        if self._jobs_deploy_here and ci.in_ci and ci.environment_name == environment:
             # GitLab records this job's deployment itself (running now, success when it ends).
             self._tie(mv, job_key(ci.job_id), environment)
             self._point_url(environment, mv)

@@ -28,7 +28,13 @@ MODEL = "churn"
 @pytest.fixture
 def registry(double: Double, tmp_path: Path) -> Backend:
     flags = Flags(gitlab_url=double.url, project=double.project_path, token=double.developer_token)
-    settings = Settings.resolve(flags, environ={}, cwd=tmp_path)
+    # The job's own project (its deployments are there); the job itself is given per call.
+    own = {
+        "CI_API_V4_URL": double.api_url,
+        "CI_PROJECT_ID": str(double.project_id),
+        "CI_PROJECT_PATH": double.project_path,
+    }
+    settings = Settings.resolve(flags, environ=own, cwd=tmp_path)
     backend = open_registry(settings)
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "w.bin").write_bytes(b"w")
