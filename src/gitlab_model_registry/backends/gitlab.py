@@ -279,9 +279,8 @@ class GitLabBackend:
         self._api.mlflow("post", "runs/update", payload)
 
     def environments(self) -> EnvironmentLedger:
-        from gitlab_model_registry.backends._gitlab_environments import GitLabEnvironments
-
         from gitlab_model_registry._servers import is_own_project
+        from gitlab_model_registry.backends._gitlab_environments import GitLabEnvironments
 
         settings = self._settings
         # A job's deployment belongs to the job's project: elsewhere gmr creates its own.
