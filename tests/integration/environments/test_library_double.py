@@ -18,7 +18,7 @@ from gitlab_model_registry import (
     publish,
 )
 from gitlab_model_registry.backends import Backend
-from gitlab_model_registry.errors import UsageError
+from gitlab_model_registry.errors import AuthError, UsageError
 from gitlab_model_registry.models import CiContext
 from tests.gitlab_double.pytest_plugin import Double
 
@@ -137,3 +137,16 @@ def test_a_failed_job_deployment_does_not_count(registry: Backend, double: Doubl
     assert [d.status for d in environments.history(registry, MODEL, "staging")] == ["failed"]
     with pytest.raises(UsageError, match="nothing to roll back"):
         environments.rollback(registry, MODEL, "staging", CiContext())
+
+
+def test_a_reporter_cannot_deploy_and_is_told_which_role_can(
+    registry: Backend, double: Double, tmp_path: Path
+) -> None:
+    flags = Flags(gitlab_url=double.url, project=double.project_path, token=double.reporter_token)
+    reporter = open_registry(Settings.resolve(flags, environ={}, cwd=tmp_path))
+    v1 = reporter.get_version(MODEL, "1.0.0")
+    assert v1 is not None
+    with pytest.raises(AuthError, match=r"403") as refused:
+        environments.deploy(reporter, v1, "production", CiContext())
+    assert refused.value.exit_code == 4 and "Developer" in refused.value.hint
+    assert environments.current_version(reporter, MODEL, "production") is None  # reads are fine
