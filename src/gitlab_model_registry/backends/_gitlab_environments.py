@@ -66,6 +66,9 @@ class GitLabEnvironments:
         self._jobs_deploy_here = jobs_deploy_here
         self._known: dict[str, dict[str, tuple[str, str]]] = {}  # ties read once per model
 
+    def check_name(self, environment: str) -> None:
+        """GitLab's own rule is checked by the use cases (``catalog.check_environment``)."""
+
     def current(self, model: str, environment: str) -> str | None:
         ties = self._ties(model)
         query = {

@@ -37,6 +37,9 @@ class MlflowEnvironments:
     def __init__(self, client: Callable[[], Any], backend: Backend) -> None:
         self._client, self._backend = client, backend
 
+    def check_name(self, environment: str) -> None:
+        check_name(environment)
+
     def current(self, model: str, environment: str) -> str | None:
         check_name(environment)
         if self._backend.get_model(model) is None:
