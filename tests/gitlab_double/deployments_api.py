@@ -17,6 +17,7 @@ Read from GitLab's source (gitlabhq/gitlabhq):
 - lib/api/entities/deployment.rb, environment_basic.rb: the shapes below.
 - lib/api/environments.rb (commit 05f0ebba): list (``name`` exact, ``search``), update
   (``external_url``), each rendered as Entities::Environment.
+- lib/api/commits.rb: a commit by ref (the double knows ``main`` only).
 - app/models/environment.rb: ``last_deployment`` = success, ordered by ``finished_at`` desc
   (``Deployment.ordered``); name format; ``guess_tier``.
 
@@ -270,6 +271,21 @@ def _find_or_create_environment(registry: Registry, project: Project, name: str)
     return env
 
 
+# -- commits ----------------------------------------------------------------------------------
+
+#: The head of the double's only branch (its projects have no repository beyond that).
+MAIN_SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def get_commit(request: Request) -> Response:
+    """``GET /projects/:id/repository/commits/:sha`` (lib/api/commits.rb): ``read_code``
+    (Reporter+ on a private project); an unknown ref -> 404 "404 Commit Not Found"."""
+    _caller(request, "reporter")
+    if request.arg("sha") not in ("main", MAIN_SHA):
+        raise not_found("Commit")
+    return Response(body={"id": MAIN_SHA, "short_id": MAIN_SHA[:8], "title": "Initial commit"})
+
+
 # -- the control call -------------------------------------------------------------------------
 
 
@@ -368,6 +384,7 @@ def register(router: Router) -> None:
     router.add("PUT", DEPLOYMENT, update_deployment)
     router.add("GET", ENVIRONMENTS, list_environments)
     router.add("PUT", ENVIRONMENT, update_environment)
+    router.add("GET", PROJECT + r"/repository/commits/(?P<sha>[^/]+)", get_commit)
 
 
 def register_control(router: Router, prefix: str) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import quote
 
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.backends._gitlab_api import JsonApi
@@ -35,6 +36,7 @@ from gitlab_model_registry.models import (
 TIE_PREFIX = "gmr.deployed."
 _DEPLOYMENTS = "the Deployments API"
 _ENVIRONMENTS = "the Environments API"
+_COMMITS = "the Commits API"
 _DEPLOY_HINT = (
     "deploying needs an API token (api scope) of a Developer of the project, and of a user "
     "allowed to deploy to the environment if it is protected (Settings > CI/CD > Protected "
@@ -159,10 +161,15 @@ class GitLabEnvironments:
             return tags["ci.commit_sha"], tags["ci.ref"]
         if ci.commit_sha and ci.ref_name:
             return ci.commit_sha, ci.ref_name
-        raise UsageError(
-            f"{mv.model} {mv.version} names no commit, and GitLab records a deployment on one",
-            hint="deploy it from a CI job of the project (or one that declares environment:)",
-        )
+        # Published off CI and deployed off CI: the default branch's head.
+        branch = str(self._api.project().get("default_branch") or "")
+        if not branch:
+            raise UsageError(
+                f"{mv.model} {mv.version} names no commit and the project has no default branch",
+                hint="GitLab records a deployment on a commit: deploy it from a CI job",
+            )
+        commit = self._call("get", f"repository/commits/{quote(branch, safe='')}", {}, _COMMITS)
+        return str(commit["id"]), branch
 
     def _point_url(self, environment: str, mv: ModelVersion, env_id: Any = None) -> None:
         """The environment links to the version's page, so GitLab shows what it holds."""

@@ -20,6 +20,7 @@ from gitlab_model_registry import (
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.errors import AuthError, UsageError
 from gitlab_model_registry.models import CiContext
+from tests.gitlab_double.deployments_api import MAIN_SHA
 from tests.gitlab_double.pytest_plugin import Double
 
 MODEL = "churn"
@@ -150,3 +151,20 @@ def test_a_reporter_cannot_deploy_and_is_told_which_role_can(
         environments.deploy(reporter, v1, "production", CiContext())
     assert refused.value.exit_code == 4 and "Developer" in refused.value.hint
     assert environments.current_version(reporter, MODEL, "production") is None  # reads are fine
+
+
+def test_a_version_published_off_ci_deploys_on_the_default_branch(
+    registry: Backend, double: Double, tmp_path: Path
+) -> None:
+    request = PublishRequest(model="laptop", paths=[str(tmp_path / "model")], version="0.1.0")
+    mv = publish(registry, request, CiContext()).model_version
+    assert mv is not None
+
+    deployment = environments.deploy(registry, mv, "development", CiContext())
+
+    listed = requests.get(
+        f"{double.api_url}/projects/{double.project_id}/deployments/{deployment.id}",
+        headers={"PRIVATE-TOKEN": double.developer_token},
+        timeout=10,
+    ).json()
+    assert (listed["ref"], listed["sha"], listed["status"]) == ("main", MAIN_SHA, "success")
