@@ -141,3 +141,4 @@ class Deployment:
     job_url: str = ""
     user: str = ""
     id: str = ""  # GitLab's deployment id; empty on MLflow
+    pipeline_url: str = ""

@@ -305,6 +305,7 @@ def job_deployment(request: Request) -> Response:
         deployment = _new_deployment(registry, project, env, sha, ref)
         job = registry.jobs.get(job_id)
         deployment.job_id, deployment.job_name = job_id, str(params.get("job_name") or "deploy")
+        deployment.pipeline_id = int(params.get("pipeline_id") or 1)
         deployment.user = job.user if job else User(0, str(params.get("user") or "ci-user"))
     _set_status(deployment, status)
     return Response(body=_deployment_json(request, deployment))
@@ -319,10 +320,11 @@ def _deployment_json(request: Request, d: Deployment) -> dict[str, Any]:
     env = registry.environments[d.environment_id]
     user = _user_json(request, d.user)
     job = None
+    job_status = d.status if d.status in FINISHED else "running"
     if d.job_id is not None:
         job = {
             "id": int(d.job_id) if d.job_id.isdigit() else d.job_id,
-            "status": d.status if d.status in FINISHED else "running",
+            "status": job_status,
             "stage": "deploy",
             "name": d.job_name,
             "ref": d.ref,
@@ -331,6 +333,14 @@ def _deployment_json(request: Request, d: Deployment) -> dict[str, Any]:
             "finished_at": d.finished_at,
             "user": user,
             "web_url": f"{request.base_url}/{project.path}/-/jobs/{d.job_id}",
+            "pipeline": {
+                "id": d.pipeline_id,
+                "project_id": project.id,
+                "sha": d.sha,
+                "ref": d.ref,
+                "status": job_status,
+                "web_url": f"{request.base_url}/{project.path}/-/pipelines/{d.pipeline_id}",
+            },
         }
     return {
         "id": d.id,

@@ -107,7 +107,15 @@ class GitLabEnvironments:
             now = (
                 datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
             )
-            return Deployment(environment, mv.version, now, "running", ci.job_url, ci.user_login)
+            return Deployment(
+                environment,
+                mv.version,
+                now,
+                "running",
+                ci.job_url,
+                ci.user_login,
+                pipeline_url=ci.pipeline_url,
+            )
         sha, ref = self._commit_of(mv, ci)
         payload = {
             "environment": environment,
@@ -193,4 +201,5 @@ def _deployment(raw: dict[str, Any], version: str) -> Deployment:
         job_url=str(job.get("web_url") or ""),
         user=str(user.get("username") or ""),
         id=str(raw.get("id", "")),
+        pipeline_url=str((job.get("pipeline") or {}).get("web_url") or ""),
     )

@@ -168,3 +168,18 @@ def test_a_version_published_off_ci_deploys_on_the_default_branch(
         timeout=10,
     ).json()
     assert (listed["ref"], listed["sha"], listed["status"]) == ("main", MAIN_SHA, "success")
+
+
+def test_history_names_the_job_pipeline_and_user(registry: Backend, double: Double) -> None:
+    v1 = registry.get_version(MODEL, "1.0.0")
+    assert v1 is not None
+    double.control.add_job("7001", "glcbt-64_job-7001", "developer")
+    double.control.job_deployment("production", 7001, "running")
+    environments.deploy(registry, v1, "production", _job("7001"))
+    double.control.job_deployment("production", 7001, "success")
+
+    (past,) = environments.history(registry, MODEL)
+
+    assert past.job_url == f"{double.url}/{double.project_path}/-/jobs/7001"
+    assert past.pipeline_url.startswith(f"{double.url}/{double.project_path}/-/pipelines/")
+    assert past.user == "job-7001-user" and past.status == "success"
