@@ -18,6 +18,8 @@ Read from GitLab's source (gitlabhq/gitlabhq):
 - lib/api/environments.rb (commit 05f0ebba): list (``name`` exact, ``search``), update
   (``external_url``), each rendered as Entities::Environment.
 - lib/api/commits.rb: a commit by ref (the double knows ``main`` only).
+- app/policies/project_policy.rb: with Environments off (``environments_access_level``
+  disabled) the read and create abilities are prevented: 403 (feature ``environments``).
 - app/models/environment.rb: ``last_deployment`` = success, ordered by ``finished_at`` desc
   (``Deployment.ordered``); name format; ``guess_tier``.
 
@@ -61,6 +63,8 @@ _NAME_ERROR = (
 
 def _caller(request: Request, minimum: str) -> tuple[auth.Caller, Project]:
     caller, project = auth.authenticate(request, auth.PROJECTS, required=True)
+    # Environments switched off (environments_access_level disabled): every ability is gone.
+    auth.require_feature(project, "environments", forbidden())
     auth.require_role(caller, minimum, forbidden())
     return caller, project
 
@@ -280,7 +284,8 @@ MAIN_SHA = "0123456789abcdef0123456789abcdef01234567"
 def get_commit(request: Request) -> Response:
     """``GET /projects/:id/repository/commits/:sha`` (lib/api/commits.rb): ``read_code``
     (Reporter+ on a private project); an unknown ref -> 404 "404 Commit Not Found"."""
-    _caller(request, "reporter")
+    caller, _ = auth.authenticate(request, auth.PROJECTS, required=True)
+    auth.require_role(caller, "reporter", forbidden())
     if request.arg("sha") not in ("main", MAIN_SHA):
         raise not_found("Commit")
     return Response(body={"id": MAIN_SHA, "short_id": MAIN_SHA[:8], "title": "Initial commit"})

@@ -16,6 +16,7 @@ from gitlab_model_registry import (
     environments,
     open_registry,
     publish,
+    reading,
 )
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.errors import AuthError, UsageError
@@ -183,3 +184,16 @@ def test_history_names_the_job_pipeline_and_user(registry: Backend, double: Doub
     assert past.job_url == f"{double.url}/{double.project_path}/-/jobs/7001"
     assert past.pipeline_url.startswith(f"{double.url}/{double.project_path}/-/pipelines/")
     assert past.user == "job-7001-user" and past.status == "success"
+
+
+def test_with_environments_switched_off_versions_lists_without_marks(
+    registry: Backend, double: Double
+) -> None:
+    double.control.set_features(environments=False)
+
+    assert {v.version for v in reading.versions(registry, MODEL)} == {"1.0.0", "1.1.0"}
+    assert reading.placements(registry, MODEL) == {}
+    v1 = registry.get_version(MODEL, "1.0.0")
+    assert v1 is not None
+    with pytest.raises(AuthError):
+        environments.deploy(registry, v1, "production", CiContext())
