@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from tests.gitlab_double import (
     control_api,
     deployments_api,
+    environments_api,
     ml_models_api,
     mlflow_experiments,
     mlflow_models,
@@ -39,7 +40,7 @@ class App:
         self._log_lock = threading.Lock()
         self.gitlab = Router()
         modules = (mlflow_models, mlflow_versions, mlflow_runs, mlflow_experiments)
-        for module in (*modules, ml_models_api, packages_api, deployments_api):
+        for module in (*modules, ml_models_api, packages_api, deployments_api, environments_api):
             module.register(self.gitlab)
         self.control = Router()
         control_api.register(self.control)

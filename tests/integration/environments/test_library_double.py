@@ -21,7 +21,7 @@ from gitlab_model_registry import (
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.errors import AuthError, UsageError
 from gitlab_model_registry.models import CiContext
-from tests.gitlab_double.deployments_api import MAIN_SHA
+from tests.gitlab_double.environments_api import MAIN_SHA
 from tests.gitlab_double.pytest_plugin import Double
 
 MODEL = "churn"
