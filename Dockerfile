@@ -1,7 +1,8 @@
 # gmr image: the CLI for GitLab CI jobs (`image:`) and the Docker action (action/action.yml).
 #
-#   docker build -t gmr .                                  # GitLab path only (small)
-#   docker build --build-arg EXTRAS=mlflow -t gmr:mlflow . # adds the mlflow backend
+#   docker build -t gmr .                                  # GitLab path + signing (default)
+#   docker build --build-arg EXTRAS= -t gmr:slim .         # GitLab path only, no signing
+#   docker build --build-arg EXTRAS=signing,mlflow -t gmr:mlflow . # adds the mlflow backend
 #   docker build --target action -t gmr:action .           # the Docker action's image (root)
 #
 # A build context that already holds wheelhouse/ (our wheel and every dependency's, e.g. from
@@ -9,7 +10,8 @@
 ARG BASE_IMAGE=python:3.12-slim
 
 FROM ${BASE_IMAGE} AS builder
-ARG EXTRAS=""
+# Signing (model-signing, sigstore) is in by default, so the components can sign and verify.
+ARG EXTRAS="signing"
 WORKDIR /build
 COPY . .
 # The venv is created here and copied whole, so the final stage needs neither pip nor the wheels,

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.image_size            # private podman + debootstrap base, as the tests
     .venv/bin/python -m bench.image_size --json
+    .venv/bin/python -m bench.image_size --extras ''    # the GitLab-only variant (no signing)
 
 Uses the image tier's helpers (tests/image), so it needs the same tools (podman, runc,
 debootstrap) and removes its container store at the end. On python:3.12-slim the layers we add
@@ -23,13 +24,14 @@ MB = 1_000_000
 SITE_PACKAGES_SIZES = "cd /opt/gmr/lib/python3*/site-packages && du -sk -- * | sort -rn | head -12"
 
 
-def measure() -> dict[str, object]:
+def measure(extras: str | None = None) -> dict[str, object]:
     with podman.running_podman() as service, tempfile.TemporaryDirectory() as tmp:
         started = time.monotonic()
         base = podman.import_debootstrap_base(service)
         base_seconds = time.monotonic() - started
         context = images.prepare_context(Path(tmp), wheelhouse=True)
-        built = images.build(service.client, context, "localhost/gmr:bench", {"BASE_IMAGE": base})
+        buildargs = {"BASE_IMAGE": base} | ({} if extras is None else {"EXTRAS": extras})
+        built = images.build(service.client, context, "localhost/gmr:bench", buildargs)
         size = built.image.attrs["Size"]
         base_size = service.client.images.get(base).attrs["Size"]
         venv = images.run(service.client, built.tag, ["du", "-sk", "/opt/gmr"])
@@ -52,8 +54,9 @@ def _du_lines(text: str) -> list[tuple[str, int]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the measurements as JSON")
+    parser.add_argument("--extras", help="the Dockerfile's EXTRAS (default: its own, signing)")
     args = parser.parse_args()
-    result = measure()
+    result = measure(args.extras)
     if args.json:
         print(json.dumps(result, indent=2))
         return

@@ -11,7 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from gitlab_model_registry import __version__, catalog, files, metadata, selection, versioning
+from gitlab_model_registry import (
+    __version__,
+    catalog,
+    files,
+    metadata,
+    selection,
+    signing,
+    versioning,
+)
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.errors import (
     ConflictError,
@@ -55,6 +63,8 @@ class PublishRequest:
     max_file_size: int | None = None
     exclude: Sequence[str] = ()
     include: Sequence[str] = ()
+    #: Sign the version's files (``signing``); the signature is stored as ``model.sig``.
+    signer: signing.Signer | None = None
 
 
 def next_version(backend: Backend, request: PublishRequest, ci: CiContext) -> str:
@@ -122,9 +132,19 @@ def _write(
             backend.create_model(request.model, "")
         mv = resumable or _create_version(backend, request, ci, plan.version, observer)
     with observer.phase("upload", f"Uploading {len(plan.files)} file(s)"):
-        uploaded, skipped = _upload(backend, mv, plan.files, request.concurrency, observer)
+        uploaded, skipped = _upload(
+            backend, mv, plan.files, request.concurrency, observer, resign=bool(request.signer)
+        )
+    signer_tags = {}
+    if request.signer:
+        with observer.phase("sign", "Signing the version's files"):
+            who = signing.sign_version(backend, mv, (*uploaded, *skipped), request.signer)
+            observer.log(
+                f"signed {len(plan.files)} file(s) as {who}; stored {signing.SIGNATURE_FILE}"
+            )
+            signer_tags = {signing.SIGNER_TAG: who}
     with observer.phase("metadata", "Logging params, metrics and the CI link"):
-        run_data = RunData(request.params, request.metrics, catalog.ci_tags(ci))
+        run_data = RunData(request.params, request.metrics, catalog.ci_tags(ci) | signer_tags)
         backend.log_run_data(mv.run_id, run_data)
         observer.log(
             f"run {mv.run_id}: {len(run_data.params)} param(s), {len(run_data.metrics)} metric(s), "
@@ -170,6 +190,11 @@ def check_publish(
             max_file_size=request.max_file_size,
             rules=selection.Rules(request.exclude, request.include),
             left_out=left_out,
+        )
+    if request.signer and any(f.remote_name == signing.SIGNATURE_FILE for f in upload_files):
+        problems.found.append(
+            f"{signing.SIGNATURE_FILE} is among the files, and --sign writes that file — "
+            f"leave it out (--exclude {signing.SIGNATURE_FILE}) or publish without --sign"
         )
     problems.raise_any()
     return upload_files
@@ -242,8 +267,12 @@ def _upload(
     upload_files: Sequence[UploadFile],
     concurrency: int,
     observer: Observer,
+    *,
+    resign: bool = False,
 ) -> tuple[tuple[RemoteFile, ...], tuple[RemoteFile, ...]]:
     present = {f.name: f for f in backend.list_files(mv)}
+    if resign:  # a signature left by an interrupted signed publish is replaced
+        present.pop(signing.SIGNATURE_FILE, None)
     wanted = {f.remote_name: f for f in upload_files}
     todo, skipped, differing = [], [], [n for n in present if n not in wanted]
     for local in upload_files:

@@ -226,6 +226,7 @@ def render_promote(result: PromoteResult, *, as_json: bool) -> str:
                 "copied": [asdict(f) for f in result.copied],
                 "skipped": [asdict(f) for f in result.skipped],
                 "deployment": asdict(deployed) if deployed else None,
+                "signer": result.signer or None,
             }
         )
     if deployed and src is dst:
@@ -234,6 +235,11 @@ def render_promote(result: PromoteResult, *, as_json: bool) -> str:
         lines = [
             f"Promoted {src.model} {src.version} -> {dst.version}",
             f"  files: {len(result.copied)} copied, {len(result.skipped)} already present",
+            *(
+                [f"  signature: carried (model.sig, signed by {result.signer})"]
+                if result.signer
+                else []
+            ),
         ]
     if deployed:
         lines.append(deployment_line(deployed))
@@ -249,10 +255,15 @@ def render_download(result: DownloadResult, *, as_json: bool) -> str:
                 "version": mv.version,
                 "dest": str(result.dest),
                 "files": [asdict(f) for f in result.files],
+                "signer": result.signer or None,
             }
         )
     size = human_size(sum(f.size for f in result.files))
-    return f"Downloaded {mv.model} {mv.version}: {len(result.files)} file(s), {size} into {result.dest}"
+    signed = f"; signature verified, signed by {result.signer}" if result.signer else ""
+    return (
+        f"Downloaded {mv.model} {mv.version}: {len(result.files)} file(s), {size} "
+        f"into {result.dest}{signed}"
+    )
 
 
 _INCOMPLETE = "  (incomplete: its publish did not finish)"
@@ -284,9 +295,15 @@ def render_show(details: VersionDetails, *, as_json: bool) -> str:
                 "params": run.params,
                 "metrics": run.metrics,
                 "tags": run.tags,
+                "signed": details.signed,
+                "signer": details.signer or None,
             }
         )
     lines = [f"{mv.model} {mv.version}  ({_link(mv)})", f"  created: {_created(mv)}"]
+    if details.signed:  # shown as recorded; `download --verify` is what checks it
+        lines.append(f"  signed: yes, by {details.signer or 'an unrecorded signer'} (model.sig)")
+    else:
+        lines.append("  signed: no")
     if not mv.complete:
         lines.append(
             "  status: incomplete (its publish did not finish; publish it again to finish it)"

@@ -89,6 +89,10 @@ class ConflictError(GmrError):
     exit_code = 5
 
 
+class SignatureError(ConflictError):
+    """A signature is missing, invalid, or does not cover the version's files (exit 5)."""
+
+
 class GateError(ConflictError):
     """A promotion gate (``--require``) refused the version (exit 5)."""
 

@@ -10,13 +10,17 @@ from pathlib import Path
 def utc_timestamp(raw: object) -> str:
     """A registry's creation time as ISO 8601 UTC to the second (``2026-12-01T09:30:00Z``).
 
-    MLflow servers and GitLab's MLflow layer report milliseconds since the epoch (a number or
-    its text); other routes an ISO date. Unreadable values are kept as given, "" stays "".
+    MLflow servers report milliseconds since the epoch; GitLab's MLflow layer reports
+    *seconds* (lib/api/entities/ml/mlflow/model_version.rb: ``created_at.to_i``), a number or
+    its text; other routes an ISO date. Seconds and milliseconds are told apart by size (10^11 s
+    is the year 5138; 10^11 ms is 1973). Unreadable values are kept as given, "" stays "".
     """
     text = str(raw or "").strip()
     try:
         if text.isdigit():
-            moment = datetime.fromtimestamp(int(text) / 1000, tz=timezone.utc)
+            number = int(text)
+            seconds = number / 1000 if number >= 10**11 else number
+            moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
         else:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
     except ValueError:
@@ -57,6 +61,8 @@ class CiContext:
     ref_name: str = ""
     merge_request_iid: str = ""
     project_path: str = ""
+    project_url: str = ""
+    merge_request_target_branch: str = ""
     #: ``CI_ENVIRONMENT_NAME``: the job declares ``environment:`` and GitLab records its deployment.
     environment_name: str = ""
     #: ``GITLAB_USER_LOGIN``: who runs the job (recorded where the registry keeps no user).

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import NamedTuple
 
-from gitlab_model_registry import catalog, gates, versioning
+from gitlab_model_registry import catalog, gates, signing, versioning
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.errors import ConflictError, Interrupted, UsageError, VersionTakenError
 from gitlab_model_registry.models import CiContext, Deployment, ModelVersion, RemoteFile, RunData
@@ -33,6 +35,9 @@ class PromoteRequest:
     def deploy_only(self) -> bool:
         return bool(self.environment) and not (self.to_version or self.release or self.to_project)
 
+    #: ``--require-signature``: the source's model.sig must verify and cover every file.
+    require_signature: signing.Verifier | None = None
+
 
 @dataclass(frozen=True)
 class PromoteResult:
@@ -42,6 +47,8 @@ class PromoteResult:
     skipped: tuple[RemoteFile, ...]
     resumed: bool
     deployment: Deployment | None = None
+    #: Who signed the files carried over (with ``model.sig``), when the source was signed.
+    signer: str = ""
 
 
 #: ``--to release`` (the promote component's default): the release of the source's prerelease.
@@ -110,6 +117,8 @@ def promote(
         observer.log(
             f"gates passed: {', '.join(map(str, checks)) or 'none given'}; {len(files)} file(s)"
         )
+        if request.require_signature:
+            data = _check_signature(source, src, files, request.require_signature, data, observer)
     if request.deploy_only:
         return PromoteResult(src, src, (), tuple(files), False, _deploy(target, request, src, ci))
     try:
@@ -144,6 +153,27 @@ def _deploy(
     return target.environments().record(mv, request.environment, ci)
 
 
+def _check_signature(
+    source: Backend,
+    src: ModelVersion,
+    files: Sequence[RemoteFile],
+    verifier: signing.Verifier,
+    data: RunData,
+    observer: Observer,
+) -> RunData:
+    """Verify the source's signature before anything is copied; the run data then names the
+    verified signer (also for a version signed by another tool)."""
+    with tempfile.TemporaryDirectory(prefix="gmr-verify-") as tmp:
+        signed, unknown = signing.verify_version(source, src, files, verifier, Path(tmp))
+    if unknown:
+        raise signing.SignatureError(
+            f"{src.model} {src.version}: the registry has no sha256 for {', '.join(unknown[:3])}",
+            hint="nothing was promoted; a signature can only be checked against known digests",
+        )
+    observer.log(f"signature valid: {len(signed.digests)} file(s) signed by {signed.signer}")
+    return RunData(data.params, data.metrics, data.tags | {signing.SIGNER_TAG: signed.signer})
+
+
 class _Checked(NamedTuple):
     """The source version once its gates passed, and where it goes."""
 
@@ -174,12 +204,19 @@ def _write(
         )
     with observer.phase("metadata", "Copying params and metrics, linking the CI job"):
         tags = {k: v for k, v in data.tags.items() if not k.startswith(_NOT_COPIED)}
+        if data.tags.get(signing.SIGNER_TAG):  # the signature is copied as a file: same digests
+            tags[signing.SIGNER_TAG] = data.tags[signing.SIGNER_TAG]
         tags |= catalog.ci_tags(ci) | {PROMOTED_FROM: source_ref}
         target.log_run_data(dst.run_id, RunData(data.params, data.metrics, tags))
         target.finish_version(dst)
     dst = replace(dst, package_url=target.package_url(dst))
     skipped = tuple(f for f in files if f not in todo)
-    return PromoteResult(src, dst, tuple(copied), skipped, resumed)
+    signer = (
+        tags.get(signing.SIGNER_TAG, "")
+        if any(f.name == signing.SIGNATURE_FILE for f in files)
+        else ""
+    )
+    return PromoteResult(src, dst, tuple(copied), skipped, resumed, signer=signer)
 
 
 def _claim_target(

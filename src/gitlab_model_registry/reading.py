@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitlab_model_registry import catalog, files
+from gitlab_model_registry import catalog, files, signing
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.errors import AuthError, Interrupted, NotFoundError, UsageError
 from gitlab_model_registry.models import ModelVersion, RemoteFile, RunData
@@ -21,6 +21,8 @@ class DownloadResult:
     version: ModelVersion
     files: tuple[RemoteFile, ...]
     dest: Path
+    #: Who signed the files, when ``--verify`` checked them ("" otherwise).
+    signer: str = ""
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,16 @@ class VersionDetails:
     version: ModelVersion
     files: tuple[RemoteFile, ...]
     run: RunData
+
+    @property
+    def signed(self) -> bool:
+        """Whether the version holds a signature (``show`` does not verify it)."""
+        return any(f.name == signing.SIGNATURE_FILE for f in self.files)
+
+    @property
+    def signer(self) -> str:
+        """Who signed it, as recorded at publish (empty when unknown, e.g. signed elsewhere)."""
+        return self.run.tags.get(signing.SIGNER_TAG, "")
 
 
 def versions(backend: Backend, model: str) -> list[ModelVersion]:
@@ -70,11 +82,15 @@ def download(
     *,
     force: bool = False,
     concurrency: int = 4,
+    verify: signing.Verifier | None = None,
     observer: Observer = NULL_OBSERVER,
     environment: str | None = None,
 ) -> DownloadResult:
     """Download a version's files into ``dest``, which appears only once complete and verified.
-    With ``environment``: the version that environment holds (``spec`` is then ignored)."""
+
+    With ``environment``: the version that environment holds (``spec`` is then ignored). With
+    ``verify``, the version's signature is checked against its files' sha256 before any other
+    file is fetched (``signing``); a failure leaves nothing written."""
     if environment:
         catalog.check_environment(environment)
     else:
@@ -97,18 +113,38 @@ def download(
     partial = dest.parent / f".{dest.name}.gmr-{uuid.uuid4().hex[:8]}"
     partial.mkdir(parents=True)
     try:
-        with observer.phase("download", f"Downloading {len(files)} file(s)"):
-            observer.transfer(len(files), sum(f.size for f in files))
+        signed, todo = _verify(backend, mv, files, verify, partial, observer)
+        with observer.phase("download", f"Downloading {len(todo)} file(s)"):
+            observer.transfer(len(todo), sum(f.size for f in todo))
             try:
                 backend.download(
-                    mv, files, partial, concurrency=concurrency, progress=observer.progress
+                    mv, todo, partial, concurrency=concurrency, progress=observer.progress
                 )
             except Interrupted as stop:
                 raise stop.explained(f"nothing was written to {dest}") from None
+        if signed:
+            signing.check_downloaded(signed[0], partial, signed[1], f"{model} {mv.version}")
         _move_into_place(partial, dest)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
-    return DownloadResult(mv, files, dest)
+    return DownloadResult(mv, files, dest, signed[0].signer if signed else "")
+
+
+def _verify(
+    backend: Backend,
+    mv: ModelVersion,
+    files: tuple[RemoteFile, ...],
+    verifier: signing.Verifier | None,
+    partial: Path,
+    observer: Observer,
+) -> tuple[tuple[signing.Signed, list[str]] | None, tuple[RemoteFile, ...]]:
+    """The signature check (and the files still to download: all but ``model.sig``)."""
+    if verifier is None:
+        return None, files
+    with observer.phase("verify", f"Verifying the signature of {mv.model} {mv.version}"):
+        signed, later = signing.verify_version(backend, mv, files, verifier, partial)
+        observer.log(f"signature valid: {len(signed.digests)} file(s) signed by {signed.signer}")
+    return (signed, later), tuple(f for f in files if f.name != signing.SIGNATURE_FILE)
 
 
 def _check_destination(dest: Path, force: bool) -> None:

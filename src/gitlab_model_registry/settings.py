@@ -54,6 +54,8 @@ _CI_VARIABLES = {
     "ref_name": "CI_COMMIT_REF_NAME",
     "merge_request_iid": "CI_MERGE_REQUEST_IID",
     "project_path": "CI_PROJECT_PATH",
+    "project_url": "CI_PROJECT_URL",
+    "merge_request_target_branch": "CI_MERGE_REQUEST_TARGET_BRANCH_NAME",
     "environment_name": "CI_ENVIRONMENT_NAME",
     "user_login": "GITLAB_USER_LOGIN",
 }

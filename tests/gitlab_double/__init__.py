@@ -27,8 +27,19 @@ call (``control.DoubleClient``); the defaults are current GitLab, in order:
   status, sha, ref}`` plays GitLab's part of a job with ``environment:`` (the job's deployment,
   created on the first call, then running -> success/failed), which CI-created deployments
   need: the API refuses to update them (403).
+- GraphQL (``graphql.py``, ``POST /api/graphql``): only ``mlModelVersionDelete``, with
+  GitLab's auth answers (401 "Invalid token", ``ResourceNotAvailable`` top-level errors),
+  payload errors (unknown id; a Developer may not destroy the package) and graphql-ruby's
+  validation messages for the cases modelled; see that module for the files it follows.
 - A deleted package whose version stays: ``DELETE /projects/:id/packages/:package_id`` (as on
   GitLab) marks it pending destruction; the version stays in ``registered-models/get``.
+
+Merge requests and their notes (``merge_requests.py``, which names the GitLab files they follow,
+and ``mr_notes.py``):
+MRs are made with the control route ``POST /-/double/merge_requests`` (``{project_id, iid,
+source_branch, target_branch, state}``; re-posting an iid updates it) and read with GitLab's
+``GET /projects/:id/merge_requests[/:iid]``; notes are listed, created and edited as GitLab
+does (authorship, author-only edits, the 1,000,000-character limit, no job token on writes).
 
 Where it simplifies GitLab, on purpose:
 - Projects are private and every token is a member of every project with its role; a job token

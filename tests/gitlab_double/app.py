@@ -9,6 +9,8 @@ from tests.gitlab_double import (
     control_api,
     deployments_api,
     environments_api,
+    graphql,
+    merge_requests,
     ml_models_api,
     mlflow_experiments,
     mlflow_models,
@@ -35,16 +37,19 @@ class App:
         self.faults = FaultInjector(config.faults)
         self.release = Release.parse(config.gitlab_version)
         self.served = ServedBytes()  # file bytes sent per path (downloads.py)
+        self.merge_requests = merge_requests.MergeRequestStore()
         self.object_store: ObjectStore | None = None  # set by the server (objectstore.py)
         self._log: list[dict[str, Any]] = []
         self._log_lock = threading.Lock()
         self.gitlab = Router()
         modules = (mlflow_models, mlflow_versions, mlflow_runs, mlflow_experiments)
-        for module in (*modules, ml_models_api, packages_api, deployments_api, environments_api):
+        apis = (ml_models_api, packages_api, deployments_api, environments_api, merge_requests)
+        for module in (*modules, *apis, graphql):
             module.register(self.gitlab)
         self.control = Router()
         control_api.register(self.control)
         deployments_api.register_control(self.control, control_api.CONTROL)
+        merge_requests.register_control(self.control)
 
     @property
     def max_file_size(self) -> int:
@@ -55,6 +60,8 @@ class App:
         self.faults.reset(self.config.faults)
         self.release = Release.parse(self.config.gitlab_version)
         self.served.clear()
+        with self.registry.lock:
+            self.merge_requests.reset()
         if self.object_store is not None:
             self.object_store.reset()
         with self._log_lock:

@@ -55,6 +55,23 @@ class DoubleClient:
     def add_project(self, id: int, path: str) -> None:
         self._call("POST", "projects", {"id": id, "path": path})
 
+    def add_merge_request(
+        self,
+        iid: int,
+        *,
+        project_id: int = 1,
+        source_branch: str | None = None,
+        target_branch: str = "main",
+        state: str = "opened",
+        **extra: str,
+    ) -> dict[str, Any]:
+        """Create merge request ``iid`` (or update it: re-posting an iid changes its fields);
+        ``extra`` may set ``title`` and ``sha``. Returns ``{id, iid}``."""
+        body = {"project_id": project_id, "iid": iid, "target_branch": target_branch}
+        body.update(state=state, source_branch=source_branch or f"feature-{iid}", **extra)
+        found: dict[str, Any] = self._call("POST", "merge_requests", body)
+        return found
+
     def corrupt_file(self, model: str, semver: str, name: str, project_id: int = 1) -> None:
         """Change a stored file's bytes behind GitLab's back (its recorded sha256 stays).
 

@@ -66,7 +66,7 @@ def prepare_context(dest: Path, wheelhouse: bool) -> Path:
             str(dest / "wheelhouse"),
         ]
         done = subprocess.run(
-            [*pip, str(dest)], capture_output=True, timeout=RUN_TIMEOUT_S, check=False
+            [*pip, f"{dest}[signing]"], capture_output=True, timeout=RUN_TIMEOUT_S, check=False
         )
         if done.returncode != 0:
             raise RuntimeError(f"pip wheel failed:\n{done.stderr.decode(errors='replace')[-3000:]}")

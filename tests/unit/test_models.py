@@ -11,7 +11,8 @@ from gitlab_model_registry.models import utc_timestamp
     ("raw", "expected"),
     [
         (1764581400123, "2025-12-01T09:30:00Z"),  # MLflow: milliseconds since the epoch
-        ("1764581400123", "2025-12-01T09:30:00Z"),  # GitLab's MLflow layer: the same as text
+        ("1764581400123", "2025-12-01T09:30:00Z"),  # the same as text
+        (1764581400, "2025-12-01T09:30:00Z"),  # GitLab's MLflow layer: seconds (created_at.to_i)
         ("2025-12-01T10:30:00.5+01:00", "2025-12-01T09:30:00Z"),
         ("2025-12-01T09:30:00Z", "2025-12-01T09:30:00Z"),
         (None, ""),

@@ -42,7 +42,7 @@ SCRIPT_KEYWORDS = ("script", "before_script", "after_script")
 # (none of them reaches a shell); promote also chooses `when` (options) and the environment.
 INPUT_KEYWORDS = {"stage", "image", "needs", "variables"}
 TEMPLATE_INPUT_KEYWORDS = {
-    TEMPLATE: INPUT_KEYWORDS,
+    TEMPLATE: INPUT_KEYWORDS | {"extends"},  # the hidden signing template it extends
     PROMOTE: INPUT_KEYWORDS | {"when", "environment"},
 }
 INPUT_BLOCK = re.compile(r"\$\[\[\s*inputs\.([\w-]+)\s*\]\]")
@@ -110,9 +110,24 @@ def input_values(template: Path = TEMPLATE, **given: Any) -> dict[str, Any]:
 
 def interpolated_job(template: Path = TEMPLATE, **given: Any) -> tuple[str, dict[str, Any]]:
     document = interpolate(jobs_document(template), input_values(template, **given))
-    (name, job), *others = document.items()
+    (name, job), *others = visible(document).items()
     assert not others, "the template defines exactly one job"
     return name, job
+
+
+def visible(document: dict[str, Any]) -> dict[str, Any]:
+    """The jobs, without the hidden ones (``.name``) that a job may extend."""
+    return {name: job for name, job in document.items() if not name.startswith(".")}
+
+
+def extended_job(**given: Any) -> dict[str, Any]:
+    """The publish job once GitLab applied its ``extends`` (a deep merge of mappings)."""
+    document = interpolate(jobs_document(), input_values(**given))
+    _, job = interpolated_job(**given)
+    base = document[job.pop("extends")]
+    merged = {**base, **job}
+    merged["variables"] = {**base.get("variables", {}), **job.get("variables", {})}
+    return merged
 
 
 def input_problems(given: dict[str, Any], template: Path = TEMPLATE) -> list[str]:
@@ -333,13 +348,13 @@ def test_promote_version_inputs_also_take_a_variable(value: str) -> None:
 def test_no_global_keywords(template: Path) -> None:
     document = jobs_document(template)
     assert GLOBAL_KEYWORDS.isdisjoint(document)
-    for name, job in document.items():
+    for name, job in visible(document).items():
         assert isinstance(job, dict) and "script" in job, f"{name} is not a job"
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=by_name)
 def test_inputs_never_reach_a_script_line(template: Path) -> None:
-    for job in jobs_document(template).values():
+    for job in visible(jobs_document(template)).values():
         lines = [line for keyword in SCRIPT_KEYWORDS for line in job.get(keyword, [])]
         assert lines
         assert [line for line in lines if "$[[" in line] == []
@@ -551,3 +566,21 @@ def test_exclude_and_include_reach_gmr_as_json_arrays_and_default_to_none() -> N
     _, job = interpolated_job()
     assert json.loads(job["variables"]["GMR_EXCLUDE"]) == []
     assert json.loads(job["variables"]["GMR_INCLUDE"]) == []
+
+
+@pytest.mark.parametrize(
+    ("sign", "variables", "id_tokens"),
+    [
+        ("none", {}, None),
+        ("key", {"GMR_SIGNING_KEY_VARIABLE": "GMR_SIGNING_KEY_B64"}, None),
+        ("keyless", {"GMR_SIGN": "true"}, {"SIGSTORE_ID_TOKEN": {"aud": "sigstore"}}),
+    ],
+)
+def test_sign_input_sets_the_signing_variables_and_id_tokens_only_when_keyless(
+    sign: str, variables: dict[str, str], id_tokens: dict[str, Any] | None
+) -> None:
+    job = extended_job(sign=sign)
+    signing = {k: v for k, v in job["variables"].items() if "SIGN" in k}
+    assert signing == variables
+    assert job.get("id_tokens") == id_tokens
+    assert input_problems({**SAMPLE_REQUIRED, "sign": "yes"}) != []

@@ -138,6 +138,10 @@ class Backend(Protocol):
         """Mark the version complete: finish its run (status FINISHED, end time now)."""
         ...
 
+    def delete_version(self, mv: ModelVersion) -> None:
+        """Delete the version with its files and run (``gmr prune`` only: no other command
+        deletes anything). Raise if the version is still there afterwards."""
+
     def environments(self) -> EnvironmentLedger:
         """The environments of this registry's models."""
         ...

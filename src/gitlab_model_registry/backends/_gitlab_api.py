@@ -63,6 +63,27 @@ class JsonApi:
                 raise packages_disabled(self._project_name) from None
             raise
 
+    def graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """One GraphQL request (``/api/graphql``); errors in a 200 answer are the caller's."""
+        self._check_release()
+        url = f"{self._gl.url}/api/graphql"
+        with self._errors("GitLab's GraphQL API"):
+            body, _ = self._calls.call(
+                "post", url, None, {"query": query, "variables": variables}, "calling GraphQL"
+            )
+        result: dict[str, Any] = body
+        return result
+
+    def get_or_none(self, path: str, api: str) -> dict[str, Any] | None:
+        """One REST object (``/projects/<id>/...``), None if GitLab answers 404."""
+        self._check_release()
+        try:
+            with self._errors(api):
+                body, _ = self._calls.call("get", path, None, None, f"reading {path}")
+        except NotFoundError:
+            return None
+        return body if isinstance(body, dict) else None
+
     def project_call(
         self, verb: str, route: str, params: dict[str, Any], api: str
     ) -> dict[str, Any]:

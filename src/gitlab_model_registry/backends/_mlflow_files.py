@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,3 +58,18 @@ def download_one(
         f"{file.name}: downloaded bytes do not match its sha256 after {DOWNLOAD_ATTEMPTS} attempts",
         hint="the stored artifact may be corrupt",
     )
+
+
+def delete_local_or_store(artifact_uri: str) -> None:
+    """Remove a run's artifacts from a local folder, or through mlflow's artifact repository
+    for other stores (which read their own credentials, as for uploads)."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(artifact_uri)
+    if parts.scheme in ("", "file"):
+        shutil.rmtree(unquote(parts.path) if parts.scheme else artifact_uri, ignore_errors=True)
+        return
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    repository: Any = get_artifact_repository(artifact_uri)
+    repository.delete_artifacts()

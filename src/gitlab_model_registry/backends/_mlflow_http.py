@@ -85,6 +85,20 @@ class Sender:
 
         return self._retrier.run(attempt, "listing artifacts")
 
+    def delete(self, url: str, what: str) -> None:
+        """DELETE ``url`` (the server's artifact API), retried like the rest."""
+
+        def attempt() -> None:
+            response = self.session.delete(
+                url,
+                headers=self._connection.headers(),
+                timeout=self._connection.timeout,
+                verify=self._connection.verify,
+            )
+            check_response(response, what)
+
+        self._retrier.run(attempt, what)
+
     def call(self, endpoint: str, method: str, json_body: str | None, response_proto: Any) -> Any:
         import mlflow.utils.proto_json_utils as proto_json
         from mlflow.utils.rest_utils import verify_rest_response
@@ -172,6 +186,13 @@ class HttpArtifacts:
 
     def handles(self, artifact_uri: str) -> bool:
         return artifact_url(self._uri, artifact_uri) is not None
+
+    def delete_all(self, artifact_uri: str) -> None:
+        """Remove every file of the run (the server deletes the folder recursively)."""
+        url = artifact_url(self._uri, artifact_uri)
+        assert url is not None  # callers check ``handles`` first
+        with _refusals():
+            self._sender.delete(url, "deleting artifacts")
 
     def walk(self, artifact_uri: str, path: str = "") -> Iterator[tuple[str, int]]:
         """(name relative to the run's root, size) of every file, recursively."""

@@ -8,6 +8,7 @@ plain MLflow: ``model_version.version`` is the version's database id and the sem
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -21,6 +22,7 @@ import requests
 
 from gitlab_model_registry import versioning
 from gitlab_model_registry.backends import Backend, EnvironmentLedger, ProgressCallback
+from gitlab_model_registry.backends import _gitlab_retention as retention
 from gitlab_model_registry.backends import _gitlab_shapes as shapes
 from gitlab_model_registry.backends._copy import copy_via_disk
 from gitlab_model_registry.backends._gitlab_api import JsonApi
@@ -277,6 +279,27 @@ class GitLabBackend:
         # GitLab stores the candidate's status and end time as given (runs/update).
         payload = {"run_id": mv.run_id, "status": "FINISHED", "end_time": int(time.time() * 1000)}
         self._api.mlflow("post", "runs/update", payload)
+
+    # -- retention (gmr prune only) ---------------------------------------------------------
+
+    def delete_version(self, mv: ModelVersion) -> None:
+        """GraphQL ``mlModelVersionDelete`` (version and package), then the run it leaves."""
+        answer = self._api.graphql(
+            retention.DELETE_VERSION, {"id": retention.version_gid(mv.version_id)}
+        )
+        if self.get_version(mv.model, mv.version) is not None:
+            raise retention.refusal(f"{mv.model} {mv.version}", answer)
+        self._known_packages.pop((mv.model, mv.version), None)
+        if mv.run_id:
+            # Already gone after an earlier prune or a lost answer retried: nothing to do.
+            with contextlib.suppress(NotFoundError):
+                self._api.mlflow("post", "runs/delete", {"run_id": mv.run_id})
+
+    def merge_request_state(self, iid: str) -> str | None:
+        """The MR's state (opened, closed, merged, locked), None if there is no such MR."""
+        path = f"/projects/{self._project}/merge_requests/{quote(iid, safe='')}"
+        found = self._api.get_or_none(path, "the merge requests API")
+        return str(found["state"]) if found and "state" in found else None
 
     def environments(self) -> EnvironmentLedger:
         from gitlab_model_registry._servers import is_own_project

@@ -26,7 +26,12 @@ from gitlab_model_registry import metadata
 from gitlab_model_registry._threads import parallel
 from gitlab_model_registry.backends import Backend, EnvironmentLedger, ProgressCallback
 from gitlab_model_registry.backends._copy import copy_via_disk
-from gitlab_model_registry.backends._mlflow_files import download_one, upload_one, walk
+from gitlab_model_registry.backends._mlflow_files import (
+    delete_local_or_store,
+    download_one,
+    upload_one,
+    walk,
+)
 from gitlab_model_registry.backends._mlflow_http import Connection, HttpArtifacts
 from gitlab_model_registry.backends._mlflow_runs import Runs
 from gitlab_model_registry.backends._mlflow_support import (
@@ -391,6 +396,30 @@ class MlflowBackend:
             contextlib.redirect_stdout(io.StringIO()),
         ):
             self._client.set_terminated(mv.run_id, "FINISHED")
+
+    # -- retention (gmr prune only) -------------------------------------------------------
+
+    def delete_version(self, mv: ModelVersion) -> None:
+        """The run's artifacts, then the run, then the version: what is listed goes last, so
+        a prune that stops half-way finds the version again and finishes it."""
+        what = f"deleting version {mv.version} of {mv.model!r}"
+        if mv.run_id:
+            try:
+                with mlflow_errors(what):
+                    uri = str(self._client.get_run(mv.run_id).info.artifact_uri)
+            except NotFoundError:
+                uri = ""
+            if uri:
+                http = self._http
+                if http is not None and http.handles(uri):
+                    http.delete_all(uri)
+                else:
+                    with mlflow_errors(what):
+                        delete_local_or_store(uri)
+                with mlflow_errors(what):
+                    self._client.delete_run(mv.run_id)
+        with mlflow_errors(what):
+            self._client.delete_model_version(mv.model, mv.version_id)
 
     def environments(self) -> EnvironmentLedger:
         from gitlab_model_registry.backends._mlflow_environments import MlflowEnvironments

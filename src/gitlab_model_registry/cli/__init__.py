@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from gitlab_model_registry import __version__, _threads
-from gitlab_model_registry.cli import environments, lifecycle, publish
+from gitlab_model_registry.cli import environments, lifecycle, prune, publish, report
 from gitlab_model_registry.console import use_color
 from gitlab_model_registry.errors import GmrError, Interrupted, LocalProblems
 
@@ -50,6 +50,8 @@ for command in (
     lifecycle.show,
     environments.history,
     environments.rollback,
+    report.report,
+    prune.prune,
 ):
     cli.add_command(command)
 

@@ -12,6 +12,7 @@ import click
 
 from gitlab_model_registry import files, reading
 from gitlab_model_registry import promotion as promoting
+from gitlab_model_registry.cli import report as report_cli
 from gitlab_model_registry.cli._context import (
     CONCURRENCY,
     JSON,
@@ -21,6 +22,7 @@ from gitlab_model_registry.cli._context import (
     option,
     required_model,
 )
+from gitlab_model_registry.cli._signing import verifier, verify_options
 from gitlab_model_registry.console import (
     dotenv_values,
     render_download,
@@ -30,6 +32,7 @@ from gitlab_model_registry.console import (
     write_dotenv,
 )
 from gitlab_model_registry.errors import Problems, UsageError
+from gitlab_model_registry.mr_report import ReportRequest
 
 MODEL = click.argument("model", envvar=["GMR_MODEL", "MODEL_NAME"], required=False)
 VERSION = click.argument("version", envvar=["GMR_MODEL_VERSION", "MODEL_VERSION"], required=False)
@@ -85,6 +88,13 @@ ENVIRONMENT = option(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write MODEL_* variables of the promoted version.",
 )
+@report_cli.METRICS_REPORT
+@report_cli.ANNOTATIONS
+@verify_options(
+    "--require-signature",
+    "GMR_REQUIRE_SIGNATURE",
+    "Promote only if the version's signature verifies and covers every file.",
+)
 @JSON
 @CONCURRENCY
 @common_options
@@ -97,8 +107,14 @@ def promote(
     gates: tuple[str, ...],
     environment: str | None,
     dotenv: Path | None,
+    metrics_report: Path | None,
+    annotations: Path | None,
     as_json: bool,
     concurrency: int,
+    verify: bool,
+    public_key: Path | None,
+    identity: str | None,
+    issuer: str | None,
 ) -> None:
     """Promote VERSION of MODEL: to its release, another version, or another project, and
     (--environment) into an environment."""
@@ -111,6 +127,7 @@ def promote(
         gates=gates,
         concurrency=concurrency,
         environment=environment,
+        require_signature=verifier(verify, public_key, identity, issuer),
     )
     ctx = Context()
     problems = Problems()  # every local problem is listed before any request
@@ -120,11 +137,13 @@ def promote(
         promoting.check_gates(request)
     if dotenv:
         problems.found += files.output_file_problems(dotenv, "--dotenv")
+    problems.found += report_cli.output_problems(metrics_report, annotations, None)
     problems.raise_any()
     source = ctx.backend()
+    target = ctx.target_backend(source, request.to_project)
     result = promoting.promote(
         source,
-        ctx.target_backend(source, request.to_project),
+        target,
         request,
         ctx.settings.ci,
         source_ref=ctx.source_ref(request.model, request.version),
@@ -132,6 +151,15 @@ def promote(
     )
     if dotenv:
         write_dotenv(dotenv, dotenv_values(result.target))
+    if metrics_report or annotations:
+        report = ReportRequest(
+            model=result.target.model,
+            version=result.target.version,
+            post_note=False,
+            metrics_file=metrics_report,
+            annotations_file=annotations,
+        )
+        report_cli.report_after(ctx, target, result.target, report)
     click.echo(render_promote(result, as_json=as_json))
 
 
@@ -152,6 +180,11 @@ def promote(
 )
 @option("--force", is_flag=True, envvar="GMR_FORCE", help="Replace a non-empty --dest.")
 @ENVIRONMENT
+@verify_options(
+    "--verify",
+    "GMR_VERIFY",
+    "Check the version's signature before downloading; fail (exit 5) unless it covers every file.",
+)
 @JSON
 @CONCURRENCY
 @common_options
@@ -163,6 +196,10 @@ def download(
     environment: str | None,
     as_json: bool,
     concurrency: int,
+    verify: bool,
+    public_key: Path | None,
+    identity: str | None,
+    issuer: str | None,
 ) -> None:
     """Download a version of MODEL (exact, 'latest', a constraint such as '>=1.2,<2', or the
     one in --environment)."""
@@ -174,6 +211,7 @@ def download(
         dest,
         force=force,
         concurrency=concurrency,
+        verify=verifier(verify, public_key, identity, issuer),
         observer=ctx.console,
         environment=environment,
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from gitlab_model_registry import api, files
+from gitlab_model_registry.cli import report as report_cli
 from gitlab_model_registry.cli._context import (
     CONCURRENCY,
     JSON,
@@ -20,8 +21,10 @@ from gitlab_model_registry.cli._context import (
     option,
     required_model,
 )
+from gitlab_model_registry.cli._signing import sign_options, signer
 from gitlab_model_registry.console import dotenv_values, render_publish, write_dotenv
 from gitlab_model_registry.errors import Problems, UsageError
+from gitlab_model_registry.mr_report import ReportRequest
 
 #: GitLab's default per-file limit for model files (plan limit ml_model_max_file_size).
 GITLAB_MAX_FILE_SIZE = 10 * 1024**3
@@ -129,6 +132,8 @@ def version_options(command: F) -> F:
     metavar="GLOB",
     help="Keep files matching GLOB even when excluded (or in .git/, .hg/, .svn/); repeatable.",
 )
+@report_cli.publish_report_options
+@sign_options
 @common_options
 def publish(
     model: str | None,
@@ -148,6 +153,14 @@ def publish(
     max_file_size: int,
     exclude: tuple[str, ...],
     include: tuple[str, ...],
+    mr_report: bool,
+    against: tuple[str, ...],
+    metrics_report: Path | None,
+    annotations: Path | None,
+    markdown: Path | None,
+    sign: bool,
+    signing_key: Path | None,
+    signing_key_variable: str | None,
 ) -> None:
     """Publish MODEL's files (files or directories) as a new version.
 
@@ -163,6 +176,10 @@ def publish(
         metrics = api.load_metadata((), (), metric_pairs, metrics_file)[1]
     if dotenv:
         problems.found += files.output_file_problems(dotenv, "--dotenv")
+    problems.found += report_cli.output_problems(metrics_report, annotations, markdown)
+    sign_with = None
+    with problems.check():
+        sign_with = signer(sign, signing_key, signing_key_variable, os.environ)
     request = api.PublishRequest(
         model=required_model(model),
         paths=paths or _paths_from_env(),
@@ -177,6 +194,7 @@ def publish(
         max_file_size=max_file_size,
         exclude=exclude,
         include=include,
+        signer=sign_with,
     )
     with problems.check():
         api.check_publish(request, ctx.settings.ci, ctx.settings.backend)
@@ -186,6 +204,19 @@ def publish(
     result = api.publish(backend, request, ctx.settings.ci, ctx.console)
     if dotenv and result.model_version:
         write_dotenv(dotenv, dotenv_values(result.model_version))
+    wanted = mr_report or metrics_report or annotations or markdown
+    if wanted and result.model_version and not result.dry_run:
+        report = ReportRequest(
+            model=result.model_version.model,
+            version=result.model_version.version,
+            merge_request=ctx.settings.ci.merge_request_iid if mr_report else "",
+            against=against,
+            post_note=mr_report,
+            markdown_file=markdown,
+            metrics_file=metrics_report,
+            annotations_file=annotations,
+        )
+        report_cli.report_after(ctx, backend, result.model_version, report)
     click.echo(render_publish(result, as_json=as_json))
 
 
