@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 
 # Below __version__: the modules imported here read it while this package initialises.
 from gitlab_model_registry.api import PublishRequest, next_version, publish
+from gitlab_model_registry.environments import current_version, history, rollback
 from gitlab_model_registry.errors import (
     AuthError,
     ConflictError,
@@ -17,7 +18,7 @@ from gitlab_model_registry.errors import (
     RegistryError,
     UsageError,
 )
-from gitlab_model_registry.models import CiContext, ModelVersion, PublishResult
+from gitlab_model_registry.models import CiContext, Deployment, ModelVersion, PublishResult
 from gitlab_model_registry.promotion import PromoteRequest, promote
 from gitlab_model_registry.reading import download, show, versions
 from gitlab_model_registry.registry import open_registry
@@ -27,6 +28,7 @@ __all__ = [
     "AuthError",
     "CiContext",
     "ConflictError",
+    "Deployment",
     "Flags",
     "GmrError",
     "ModelVersion",
@@ -38,11 +40,14 @@ __all__ = [
     "Settings",
     "UsageError",
     "__version__",
+    "current_version",
     "download",
+    "history",
     "next_version",
     "open_registry",
     "promote",
     "publish",
+    "rollback",
     "show",
     "versions",
 ]

@@ -23,7 +23,14 @@ def render_history(found: Sequence[Deployment], *, as_json: bool) -> str:
     if not found:
         return "no deployments"
     rows = [
-        (_when(d.created_at), d.environment, d.version, d.status, d.user or "-", d.job_url or "-")
+        (
+            _when(d.created_at),
+            d.environment,
+            d.version,
+            d.status,
+            d.user or "-",
+            d.job_url or d.pipeline_url or "-",
+        )
         for d in found
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(5)]

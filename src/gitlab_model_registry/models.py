@@ -151,3 +151,4 @@ class Deployment:
     job_url: str = ""
     user: str = ""
     id: str = ""  # GitLab's deployment id; empty on MLflow
+    pipeline_url: str = ""

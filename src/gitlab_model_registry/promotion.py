@@ -103,6 +103,8 @@ def promote(
         raise UsageError(
             f"{request.version} is already that version", hint="pass --to or --release"
         )
+    if request.environment:  # e.g. not an MLflow alias: refused before anything is written
+        target.environments().check_name(request.environment)
     with observer.phase("resolve", f"Checking {request.model} {request.version}"):
         src = catalog.get_complete(source, request.model, request.version)
         data = source.get_run_data(src.run_id)

@@ -10,7 +10,7 @@ from pathlib import Path
 from gitlab_model_registry import catalog, files, signing
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.cache import Cache
-from gitlab_model_registry.errors import Interrupted, NotFoundError, UsageError
+from gitlab_model_registry.errors import AuthError, Interrupted, NotFoundError, UsageError
 from gitlab_model_registry.models import ModelVersion, RemoteFile, RunData
 from gitlab_model_registry.observer import NULL_OBSERVER, Observer
 
@@ -56,8 +56,13 @@ def resolve(backend: Backend, model: str, spec: str) -> ModelVersion:
 
 
 def placements(backend: Backend, model: str) -> dict[str, list[str]]:
-    """Semver -> the environments holding that version of ``model`` now."""
-    return catalog.placements(backend, model)
+    """Semver -> the environments holding that version of ``model`` now; none when the
+    environments cannot be read (a project with Environments switched off answers 403): the
+    marks decorate the list, they never cost it."""
+    try:
+        return catalog.placements(backend, model)
+    except AuthError:
+        return {}
 
 
 def show(

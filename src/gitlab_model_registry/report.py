@@ -7,12 +7,13 @@ annotations) and ``report_post`` delivers the note. Nothing here prints or fails
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from gitlab_model_registry import catalog, environments, gates
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.errors import GmrError
+from gitlab_model_registry.gates import Baseline as EnvironmentHolds
 from gitlab_model_registry.models import CiContext, ModelVersion, RemoteFile, RunData
 
 #: Version tags that say where a version was published from (``catalog.ci_tags``).
@@ -55,6 +56,9 @@ class Report:
     baselines: tuple[Baseline, ...]
     gates: tuple[gates.Gate, ...] = ()
     links: Links = field(default_factory=Links)
+    #: What each environment a gate names holds; an environment that could not be read is
+    #: absent, and its gates show no verdict.
+    gate_baselines: Mapping[str, EnvironmentHolds] = field(default_factory=dict)
 
 
 def compose(
@@ -83,7 +87,22 @@ def compose(
         commit=commit_url,
         merge_request=merge_request_url,
     )
-    return Report(model, current, baselines, parsed_gates, links)
+    held = _gate_baselines(backend, model, parsed_gates)
+    return Report(model, current, baselines, parsed_gates, links, held)
+
+
+def _gate_baselines(
+    backend: Backend, model: str, checks: Sequence[gates.Gate]
+) -> dict[str, EnvironmentHolds]:
+    found: dict[str, EnvironmentHolds] = {}
+    for name in gates.environments(checks):
+        try:
+            mv = environments.current_version(backend, model, name)
+        except GmrError:
+            continue
+        metrics = backend.get_run_data(mv.run_id).metrics if mv and mv.run_id else {}
+        found[name] = EnvironmentHolds(name, mv.version if mv else None, metrics)
+    return found
 
 
 def snapshot(backend: Backend, mv: ModelVersion) -> Snapshot:

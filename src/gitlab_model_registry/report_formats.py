@@ -19,9 +19,10 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from gitlab_model_registry.gates import Gate
 from gitlab_model_registry.report import (
     Baseline,
     Report,
@@ -129,9 +130,14 @@ def _metric_row(report: Report, compared: Sequence[Baseline], name: str) -> list
 def _verdicts(report: Report, name: str) -> str:
     metrics = report.current.run.metrics
     found = [g for g in report.gates if g.metric == name]
-    return " ".join(
-        f"{'❌' if gate.failure(metrics) else '✅'} {_code(str(gate))}" for gate in found
-    )
+    return " ".join(f"{_verdict(report, gate, metrics)} {_code(str(gate))}" for gate in found)
+
+
+def _verdict(report: Report, gate: Gate, metrics: Mapping[str, float]) -> str:
+    """✅ or ❌; ❔ for a gate against an environment that could not be read."""
+    if gate.environment and gate.environment not in report.gate_baselines:
+        return "❔"
+    return "✅" if gate.verdict(metrics, report.gate_baselines)[0] else "❌"
 
 
 def _params_section(current: Snapshot, baseline: Baseline) -> str:

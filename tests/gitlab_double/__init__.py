@@ -21,6 +21,12 @@ call (``control.DoubleClient``); the defaults are current GitLab, in order:
   ``GET /projects/:id`` says ``packages_enabled: false`` (lib/api/entities/project.rb).
 - Older releases' shapes (``--gitlab-version X.Y``, ``set_release``) and ``GET /api/v4/version``:
   see ``releases.py`` for the commits each shape follows.
+- Environments and deployments (``deployments_api.py``, which names the GitLab files it follows):
+  list/get/create/update deployments with DeploymentsFinder's ordering and validation, list
+  and update environments; ``POST /-/double/deployments`` ``{project_id, environment, job_id,
+  status, sha, ref}`` plays GitLab's part of a job with ``environment:`` (the job's deployment,
+  created on the first call, then running -> success/failed), which CI-created deployments
+  need: the API refuses to update them (403).
 - GraphQL (``graphql.py``, ``POST /api/graphql``): only ``mlModelVersionDelete``, with
   GitLab's auth answers (401 "Invalid token", ``ResourceNotAvailable`` top-level errors),
   payload errors (unknown id; a Developer may not destroy the package) and graphql-ruby's
@@ -53,6 +59,9 @@ Where it simplifies GitLab, on purpose:
   answer's body (honest Content-Length), ``reset_rate`` resets a file download after
   ``reset_after`` bytes (after a short pause, so the client has read them); GitLab's own code
   has no such behaviour, proxies and networks do.
+- Deployments: any ``ref`` is accepted (GitLab checks the commit exists); no protected
+  environments, approvals or ``blocked`` status; the job token is accepted on every release
+  (GitLab sets ``job_token_allowed`` on these routes only in newer ones).
 - ActiveRecord validation messages are approximations except the ones the reference quotes.
 - A dropped upload (fault injection) appears in the request log with status 0.
 """

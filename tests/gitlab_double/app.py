@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from tests.gitlab_double import (
     control_api,
     deployments_api,
+    environments_api,
     graphql,
     merge_requests,
     ml_models_api,
@@ -42,8 +43,8 @@ class App:
         self._log_lock = threading.Lock()
         self.gitlab = Router()
         modules = (mlflow_models, mlflow_versions, mlflow_runs, mlflow_experiments)
-        apis = (ml_models_api, packages_api, deployments_api, merge_requests, graphql)
-        for module in (*modules, *apis):
+        apis = (ml_models_api, packages_api, deployments_api, environments_api, merge_requests)
+        for module in (*modules, *apis, graphql):
             module.register(self.gitlab)
         self.control = Router()
         control_api.register(self.control)

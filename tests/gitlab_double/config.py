@@ -11,7 +11,7 @@ DEFAULT_MAX_FILE_SIZE = 10 * 1024**3  # GitLab's ml_model_max_file_size plan lim
 DEFAULT_FAULT_STATUSES = (500, 502, 503, 429)
 LANGUAGES = ("en", "de")
 #: Project features a project can have switched off (reference §1.2, §11.1).
-FEATURES = ("model_registry", "model_experiments", "packages")
+FEATURES = ("model_registry", "model_experiments", "packages", "environments")
 
 
 @dataclass(frozen=True)

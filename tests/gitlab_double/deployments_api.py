@@ -1,4 +1,4 @@
-"""Deployments and Environments APIs, and the control call that plays a CI job's deployment.
+"""Deployments API, and the control call that plays a CI job's deployment.
 
 Read from GitLab's source (gitlabhq/gitlabhq):
 - lib/api/deployments.rb (commit 0407f157 and a newer blob 941492037): list (``order_by`` id
@@ -15,8 +15,7 @@ Read from GitLab's source (gitlabhq/gitlabhq):
   ``updated_at`` adds ``id desc``; a ``finished_at`` filter needs ``finished_at`` ordering and
   ``status=success`` (400 "400 Bad request - <reason>"); both filters -> 400.
 - lib/api/entities/deployment.rb, environment_basic.rb: the shapes below.
-- lib/api/environments.rb (commit 05f0ebba): list (``name`` exact, ``search``), update
-  (``external_url``), each rendered as Entities::Environment.
+- Environments, the commit lookup and the Environments-off policy: ``environments_api.py``.
 - app/models/environment.rb: ``last_deployment`` = success, ordered by ``finished_at`` desc
   (``Deployment.ordered``); name format; ``guess_tier``.
 
@@ -27,18 +26,21 @@ moves to ``status`` (running, success, failed, canceled).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from tests.gitlab_double import auth
 from tests.gitlab_double.environment_records import (
     FINISHED,
     STATUSES,
     Deployment,
     Environment,
-    guess_tier,
 )
-from tests.gitlab_double.errors import ApiError, bad_request, forbidden, grape, not_found
+from tests.gitlab_double.environments_api import (
+    caller,
+    environment_basic,
+    environment_named,
+    find_or_create_environment,
+)
+from tests.gitlab_double.errors import bad_request, forbidden, grape, not_found
 from tests.gitlab_double.pagination import paginate
 from tests.gitlab_double.records import Project, User
 from tests.gitlab_double.routing import Request, Response, Router
@@ -47,21 +49,8 @@ from tests.gitlab_double.state import Registry, now_iso
 PROJECT = r"/api/v4/projects/(?P<project>[^/]+)"
 DEPLOYMENTS = PROJECT + r"/deployments"
 DEPLOYMENT = DEPLOYMENTS + r"/(?P<deployment>[^/]+)"
-ENVIRONMENTS = PROJECT + r"/environments"
-ENVIRONMENT = ENVIRONMENTS + r"/(?P<environment>[^/]+)"
 ORDER_BY = ("id", "iid", "created_at", "updated_at", "ref", "finished_at")
 WRITABLE_STATUSES = ("running", "success", "failed", "canceled")
-_NAME = re.compile(r"^(?!/)[a-zA-Z0-9_\-./${} ]+(?<!/)$")
-_NAME_ERROR = (
-    "can contain only letters, digits, '-', '_', '/', '$', '{', '}', '.', and spaces, "
-    "but it cannot start or end with '/'"
-)
-
-
-def _caller(request: Request, minimum: str) -> tuple[auth.Caller, Project]:
-    caller, project = auth.authenticate(request, auth.PROJECTS, required=True)
-    auth.require_role(caller, minimum, forbidden())
-    return caller, project
 
 
 def _choice(params: dict[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -77,7 +66,7 @@ def _choice(params: dict[str, Any], name: str, allowed: tuple[str, ...], default
 
 
 def list_deployments(request: Request) -> Response:
-    _, project = _caller(request, "reporter")
+    _, project = caller(request, "reporter")
     params = request.params()
     order_by = _choice(params, "order_by", ORDER_BY, "id")
     descending = _choice(params, "sort", ("asc", "desc"), "asc") == "desc"
@@ -89,7 +78,7 @@ def list_deployments(request: Request) -> Response:
     found = [d for d in registry.deployments.values() if d.project_id == project.id]
     wanted = params.get("environment")
     if wanted:
-        env = _environment_named(registry, project, str(wanted))
+        env = environment_named(registry, project, str(wanted))
         found = [d for d in found if env is not None and d.environment_id == env.id]
     if status:
         found = [d for d in found if d.status == status]
@@ -138,12 +127,12 @@ def _sort_key(order_by: str) -> Any:
 
 
 def get_deployment(request: Request) -> Response:
-    _, project = _caller(request, "reporter")
+    _, project = caller(request, "reporter")
     return Response(body=_deployment_json(request, _find(request, project)))
 
 
 def create_deployment(request: Request) -> Response:
-    caller, project = _caller(request, "developer")
+    who, project = caller(request, "developer")
     params = request.params()
     missing = [k for k in ("environment", "sha", "ref", "tag", "status") if params.get(k) is None]
     if missing:
@@ -152,8 +141,8 @@ def create_deployment(request: Request) -> Response:
         raise grape("tag is invalid")
     status = _choice(params, "status", WRITABLE_STATUSES, "")
     registry = request.app.registry
-    env = _find_or_create_environment(registry, project, str(params["environment"]))
-    user = caller.user or User(0, "unknown")
+    env = find_or_create_environment(registry, project, str(params["environment"]))
+    user = who.user or User(0, "unknown")
     deployment = _new_deployment(registry, project, env, str(params["sha"]), str(params["ref"]))
     deployment.tag, deployment.user = params["tag"] in (True, "true"), user
     _set_status(deployment, status)
@@ -161,7 +150,7 @@ def create_deployment(request: Request) -> Response:
 
 
 def update_deployment(request: Request) -> Response:
-    _, project = _caller(request, "developer")
+    _, project = caller(request, "developer")
     deployment = _find(request, project)
     if deployment.job_id is not None:
         raise forbidden("Deployments created using GitLab CI can not be updated using the API")
@@ -210,66 +199,6 @@ def _set_status(deployment: Deployment, status: str) -> None:
         deployment.finished_at = deployment.updated_at
 
 
-# -- environments -----------------------------------------------------------------------------
-
-
-def list_environments(request: Request) -> Response:
-    _, project = _caller(request, "reporter")
-    params = request.params()
-    if params.get("name") and params.get("search"):
-        raise grape("name, search cannot be used together")
-    found = [e for e in request.app.registry.environments.values() if e.project_id == project.id]
-    if params.get("name"):
-        found = [e for e in found if e.name == params["name"]]
-    if params.get("search"):
-        found = [e for e in found if str(params["search"]) in e.name]
-    found.sort(key=lambda e: e.id)
-    page, headers = paginate(request, found)
-    return Response(body=[_environment_json(request, e, project) for e in page], headers=headers)
-
-
-def update_environment(request: Request) -> Response:
-    _, project = _caller(request, "developer")
-    raw = request.arg("environment")
-    env = request.app.registry.environments.get(int(raw)) if raw.isdigit() else None
-    if env is None or env.project_id != project.id:
-        raise not_found()
-    url = request.params().get("external_url")
-    if url is not None:
-        if url and not re.match(r"^https?://[^\s/]+", str(url)):
-            raise ApiError(
-                400,
-                {"message": {"external_url": ["is blocked: Only allowed schemes are http, https"]}},
-            )
-        env.external_url, env.updated_at = (str(url) or None), now_iso()
-    return Response(body=_environment_json(request, env, project))
-
-
-def _environment_named(registry: Registry, project: Project, name: str) -> Environment | None:
-    return next(
-        (
-            e
-            for e in registry.environments.values()
-            if e.project_id == project.id and e.name == name
-        ),
-        None,
-    )
-
-
-def _find_or_create_environment(registry: Registry, project: Project, name: str) -> Environment:
-    found = _environment_named(registry, project, name)
-    if found is not None:
-        return found
-    if not _NAME.match(name) or len(name) > 255:
-        raise ApiError(400, {"message": {"name": [_NAME_ERROR]}})
-    stamp = now_iso()
-    env = Environment(
-        registry.next_id("environment"), project.id, name, guess_tier(name), stamp, stamp
-    )
-    registry.environments[env.id] = env
-    return env
-
-
 # -- the control call -------------------------------------------------------------------------
 
 
@@ -284,11 +213,12 @@ def job_deployment(request: Request) -> Response:
     job_id = str(params["job_id"])
     deployment = next((d for d in registry.deployments.values() if d.job_id == job_id), None)
     if deployment is None:
-        env = _find_or_create_environment(registry, project, str(params["environment"]))
+        env = find_or_create_environment(registry, project, str(params["environment"]))
         sha, ref = str(params.get("sha") or "0" * 40), str(params.get("ref") or "main")
         deployment = _new_deployment(registry, project, env, sha, ref)
         job = registry.jobs.get(job_id)
         deployment.job_id, deployment.job_name = job_id, str(params.get("job_name") or "deploy")
+        deployment.pipeline_id = int(params.get("pipeline_id") or 1)
         deployment.user = job.user if job else User(0, str(params.get("user") or "ci-user"))
     _set_status(deployment, status)
     return Response(body=_deployment_json(request, deployment))
@@ -303,10 +233,11 @@ def _deployment_json(request: Request, d: Deployment) -> dict[str, Any]:
     env = registry.environments[d.environment_id]
     user = _user_json(request, d.user)
     job = None
+    job_status = d.status if d.status in FINISHED else "running"
     if d.job_id is not None:
         job = {
             "id": int(d.job_id) if d.job_id.isdigit() else d.job_id,
-            "status": d.status if d.status in FINISHED else "running",
+            "status": job_status,
             "stage": "deploy",
             "name": d.job_name,
             "ref": d.ref,
@@ -315,6 +246,14 @@ def _deployment_json(request: Request, d: Deployment) -> dict[str, Any]:
             "finished_at": d.finished_at,
             "user": user,
             "web_url": f"{request.base_url}/{project.path}/-/jobs/{d.job_id}",
+            "pipeline": {
+                "id": d.pipeline_id,
+                "project_id": project.id,
+                "sha": d.sha,
+                "ref": d.ref,
+                "status": job_status,
+                "web_url": f"{request.base_url}/{project.path}/-/pipelines/{d.pipeline_id}",
+            },
         }
     return {
         "id": d.id,
@@ -325,7 +264,7 @@ def _deployment_json(request: Request, d: Deployment) -> dict[str, Any]:
         "updated_at": d.updated_at,
         "finished_at": d.finished_at,
         "user": user,
-        "environment": _environment_basic(request, env, project),
+        "environment": environment_basic(request, env, project),
         "deployable": job,
         "status": d.status,
     }
@@ -341,33 +280,11 @@ def _user_json(request: Request, user: User) -> dict[str, Any]:
     }
 
 
-def _environment_basic(request: Request, env: Environment, project: Project) -> dict[str, Any]:
-    slug = re.sub(r"[^a-z0-9]+", "-", env.name.lower()).strip("-")[:24]
-    return {
-        "id": env.id,
-        "name": env.name,
-        "slug": slug,
-        "external_url": env.external_url,
-        "created_at": env.created_at,
-        "updated_at": env.updated_at,
-        "tier": env.tier,
-        "state": env.state,
-    }
-
-
-def _environment_json(request: Request, env: Environment, project: Project) -> dict[str, Any]:
-    return _environment_basic(request, env, project) | {
-        "project": {"id": project.id, "path_with_namespace": project.path}
-    }
-
-
 def register(router: Router) -> None:
     router.add("GET", DEPLOYMENTS, list_deployments)
     router.add("POST", DEPLOYMENTS, create_deployment)
     router.add("GET", DEPLOYMENT, get_deployment)
     router.add("PUT", DEPLOYMENT, update_deployment)
-    router.add("GET", ENVIRONMENTS, list_environments)
-    router.add("PUT", ENVIRONMENT, update_environment)
 
 
 def register_control(router: Router, prefix: str) -> None:

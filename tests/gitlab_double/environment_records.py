@@ -55,3 +55,4 @@ class Deployment:
     finished_at: str | None = None
     job_id: str | None = None  # the deployable: a CI job; None for API-created deployments
     job_name: str = ""
+    pipeline_id: int = 0

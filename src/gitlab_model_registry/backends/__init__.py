@@ -29,6 +29,10 @@ class EnvironmentLedger(Protocol):
     (``backends._gitlab_environments``) or MLflow's registered-model aliases
     (``backends._mlflow_environments``)."""
 
+    def check_name(self, environment: str) -> None:
+        """Raise ``UsageError`` for a name this registry cannot hold, before any request."""
+        ...
+
     def current(self, model: str, environment: str) -> str | None:
         """The semver the environment holds now (the registry's own notion), or None."""
         ...

@@ -96,6 +96,16 @@ class JsonApi:
         result: dict[str, Any] = body
         return result
 
+    def project(self) -> dict[str, Any]:
+        """``GET /projects/:id``: the project itself (its default branch, …)."""
+        self._check_release()
+        with self._errors("the projects API"):
+            body, _ = self._calls.call(
+                "get", f"/projects/{self._project}", None, None, "reading the project"
+            )
+        result: dict[str, Any] = body
+        return result
+
     def project_list(self, route: str, query: dict[str, str], api: str) -> Iterator[dict[str, Any]]:
         """Every item of a paged project REST list, page by page (stop early to fetch less)."""
         self._check_release()

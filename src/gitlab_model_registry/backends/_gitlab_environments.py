@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import quote
 
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.backends._gitlab_api import JsonApi
@@ -35,6 +36,7 @@ from gitlab_model_registry.models import (
 TIE_PREFIX = "gmr.deployed."
 _DEPLOYMENTS = "the Deployments API"
 _ENVIRONMENTS = "the Environments API"
+_COMMITS = "the Commits API"
 _DEPLOY_HINT = (
     "deploying needs an API token (api scope) of a Developer of the project, and of a user "
     "allowed to deploy to the environment if it is protected (Settings > CI/CD > Protected "
@@ -60,9 +62,14 @@ def tie_of(raw: dict[str, Any]) -> str:
 
 
 class GitLabEnvironments:
-    def __init__(self, api: JsonApi, backend: Backend) -> None:
+    def __init__(self, api: JsonApi, backend: Backend, *, jobs_deploy_here: bool) -> None:
+        """``jobs_deploy_here``: this is the CI job's own project (its deployment is here)."""
         self._api, self._backend = api, backend
+        self._jobs_deploy_here = jobs_deploy_here
         self._known: dict[str, dict[str, tuple[str, str]]] = {}  # ties read once per model
+
+    def check_name(self, environment: str) -> None:
+        """GitLab's own rule is checked by the use cases (``catalog.check_environment``)."""
 
     def current(self, model: str, environment: str) -> str | None:
         ties = self._ties(model)
@@ -93,14 +100,22 @@ class GitLabEnvironments:
         return found
 
     def record(self, mv: ModelVersion, environment: str, ci: CiContext) -> Deployment:
-        if ci.in_ci and ci.links_job and ci.environment_name == environment:
+        if self._jobs_deploy_here and ci.in_ci and ci.environment_name == environment:
             # GitLab records this job's deployment itself (running now, success when it ends).
             self._tie(mv, job_key(ci.job_id), environment)
             self._point_url(environment, mv)
             now = (
                 datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
             )
-            return Deployment(environment, mv.version, now, "running", ci.job_url, ci.user_login)
+            return Deployment(
+                environment,
+                mv.version,
+                now,
+                "running",
+                ci.job_url,
+                ci.user_login,
+                pipeline_url=ci.pipeline_url,
+            )
         sha, ref = self._commit_of(mv, ci)
         payload = {
             "environment": environment,
@@ -154,10 +169,15 @@ class GitLabEnvironments:
             return tags["ci.commit_sha"], tags["ci.ref"]
         if ci.commit_sha and ci.ref_name:
             return ci.commit_sha, ci.ref_name
-        raise UsageError(
-            f"{mv.model} {mv.version} names no commit, and GitLab records a deployment on one",
-            hint="deploy it from a CI job of the project (or one that declares environment:)",
-        )
+        # Published off CI and deployed off CI: the default branch's head.
+        branch = str(self._api.project().get("default_branch") or "")
+        if not branch:
+            raise UsageError(
+                f"{mv.model} {mv.version} names no commit and the project has no default branch",
+                hint="GitLab records a deployment on a commit: deploy it from a CI job",
+            )
+        commit = self._call("get", f"repository/commits/{quote(branch, safe='')}", {}, _COMMITS)
+        return str(commit["id"]), branch
 
     def _point_url(self, environment: str, mv: ModelVersion, env_id: Any = None) -> None:
         """The environment links to the version's page, so GitLab shows what it holds."""
@@ -181,4 +201,5 @@ def _deployment(raw: dict[str, Any], version: str) -> Deployment:
         job_url=str(job.get("web_url") or ""),
         user=str(user.get("username") or ""),
         id=str(raw.get("id", "")),
+        pipeline_url=str((job.get("pipeline") or {}).get("web_url") or ""),
     )

@@ -37,6 +37,9 @@ class MlflowEnvironments:
     def __init__(self, client: Callable[[], Any], backend: Backend) -> None:
         self._client, self._backend = client, backend
 
+    def check_name(self, environment: str) -> None:
+        check_name(environment)
+
     def current(self, model: str, environment: str) -> str | None:
         check_name(environment)
         if self._backend.get_model(model) is None:
@@ -75,6 +78,7 @@ class MlflowEnvironments:
             status="success",
             job_url=ci.job_url,
             user=ci.user_login,
+            pipeline_url=ci.pipeline_url,
         )
         key = HISTORY_PREFIX + now.strftime("%Y%m%dT%H%M%S.%fZ")
         value = json.dumps(
@@ -83,6 +87,7 @@ class MlflowEnvironments:
                 "status": deployment.status,
                 "created_at": deployment.created_at,
                 "job_url": deployment.job_url,
+                "pipeline_url": deployment.pipeline_url,
                 "user": deployment.user,
             }
         )
@@ -105,6 +110,7 @@ def _parse(version: str, value: str) -> Deployment | None:
             status=str(raw.get("status", "success")),
             job_url=str(raw.get("job_url", "")),
             user=str(raw.get("user", "")),
+            pipeline_url=str(raw.get("pipeline_url", "")),
         )
     except (ValueError, KeyError, TypeError):
         return None  # not written by gmr: not a deployment

@@ -302,9 +302,13 @@ class GitLabBackend:
         return str(found["state"]) if found and "state" in found else None
 
     def environments(self) -> EnvironmentLedger:
+        from gitlab_model_registry._servers import is_own_project
         from gitlab_model_registry.backends._gitlab_environments import GitLabEnvironments
 
-        return GitLabEnvironments(self._api, self)
+        settings = self._settings
+        # A job's deployment belongs to the job's project: elsewhere gmr creates its own.
+        own = is_own_project(settings.project, settings.job_project_id, settings.job_project_path)
+        return GitLabEnvironments(self._api, self, jobs_deploy_here=own)
 
     # -- plumbing ---------------------------------------------------------------------------
 

@@ -16,10 +16,12 @@ from gitlab_model_registry import (
     environments,
     open_registry,
     publish,
+    reading,
 )
 from gitlab_model_registry.backends import Backend
-from gitlab_model_registry.errors import UsageError
+from gitlab_model_registry.errors import AuthError, UsageError
 from gitlab_model_registry.models import CiContext
+from tests.gitlab_double.environments_api import MAIN_SHA
 from tests.gitlab_double.pytest_plugin import Double
 
 MODEL = "churn"
@@ -28,7 +30,13 @@ MODEL = "churn"
 @pytest.fixture
 def registry(double: Double, tmp_path: Path) -> Backend:
     flags = Flags(gitlab_url=double.url, project=double.project_path, token=double.developer_token)
-    settings = Settings.resolve(flags, environ={}, cwd=tmp_path)
+    # The job's own project (its deployments are there); the job itself is given per call.
+    own = {
+        "CI_API_V4_URL": double.api_url,
+        "CI_PROJECT_ID": str(double.project_id),
+        "CI_PROJECT_PATH": double.project_path,
+    }
+    settings = Settings.resolve(flags, environ=own, cwd=tmp_path)
     backend = open_registry(settings)
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "w.bin").write_bytes(b"w")
@@ -131,3 +139,61 @@ def test_a_failed_job_deployment_does_not_count(registry: Backend, double: Doubl
     assert [d.status for d in environments.history(registry, MODEL, "staging")] == ["failed"]
     with pytest.raises(UsageError, match="nothing to roll back"):
         environments.rollback(registry, MODEL, "staging", CiContext())
+
+
+def test_a_reporter_cannot_deploy_and_is_told_which_role_can(
+    registry: Backend, double: Double, tmp_path: Path
+) -> None:
+    flags = Flags(gitlab_url=double.url, project=double.project_path, token=double.reporter_token)
+    reporter = open_registry(Settings.resolve(flags, environ={}, cwd=tmp_path))
+    v1 = reporter.get_version(MODEL, "1.0.0")
+    assert v1 is not None
+    with pytest.raises(AuthError, match=r"403") as refused:
+        environments.deploy(reporter, v1, "production", CiContext())
+    assert refused.value.exit_code == 4 and "Developer" in refused.value.hint
+    assert environments.current_version(reporter, MODEL, "production") is None  # reads are fine
+
+
+def test_a_version_published_off_ci_deploys_on_the_default_branch(
+    registry: Backend, double: Double, tmp_path: Path
+) -> None:
+    request = PublishRequest(model="laptop", paths=[str(tmp_path / "model")], version="0.1.0")
+    mv = publish(registry, request, CiContext()).model_version
+    assert mv is not None
+
+    deployment = environments.deploy(registry, mv, "development", CiContext())
+
+    listed = requests.get(
+        f"{double.api_url}/projects/{double.project_id}/deployments/{deployment.id}",
+        headers={"PRIVATE-TOKEN": double.developer_token},
+        timeout=10,
+    ).json()
+    assert (listed["ref"], listed["sha"], listed["status"]) == ("main", MAIN_SHA, "success")
+
+
+def test_history_names_the_job_pipeline_and_user(registry: Backend, double: Double) -> None:
+    v1 = registry.get_version(MODEL, "1.0.0")
+    assert v1 is not None
+    double.control.add_job("7001", "glcbt-64_job-7001", "developer")
+    double.control.job_deployment("production", 7001, "running")
+    environments.deploy(registry, v1, "production", _job("7001"))
+    double.control.job_deployment("production", 7001, "success")
+
+    (past,) = environments.history(registry, MODEL)
+
+    assert past.job_url == f"{double.url}/{double.project_path}/-/jobs/7001"
+    assert past.pipeline_url.startswith(f"{double.url}/{double.project_path}/-/pipelines/")
+    assert past.user == "job-7001-user" and past.status == "success"
+
+
+def test_with_environments_switched_off_versions_lists_without_marks(
+    registry: Backend, double: Double
+) -> None:
+    double.control.set_features(environments=False)
+
+    assert {v.version for v in reading.versions(registry, MODEL)} == {"1.0.0", "1.1.0"}
+    assert reading.placements(registry, MODEL) == {}
+    v1 = registry.get_version(MODEL, "1.0.0")
+    assert v1 is not None
+    with pytest.raises(AuthError):
+        environments.deploy(registry, v1, "production", CiContext())

@@ -10,10 +10,12 @@ import pytest
 
 from gitlab_model_registry import (
     Flags,
+    PromoteRequest,
     PublishRequest,
     Settings,
     environments,
     open_registry,
+    promote,
     publish,
 )
 from gitlab_model_registry.backends import Backend
@@ -64,3 +66,12 @@ def test_deploy_history_and_rollback(registry: Backend, tmp_path: Path) -> None:
 def test_an_environment_must_be_a_valid_alias(registry: Backend) -> None:
     with pytest.raises(UsageError, match="cannot be an MLflow alias"):
         environments.current_version(registry, MODEL, "v1")
+
+
+def test_a_name_mlflow_cannot_alias_is_refused_before_anything_is_written(
+    registry: Backend,
+) -> None:
+    request = PromoteRequest(model=MODEL, version="1.0.0", to_version="2.0.0", environment="qa/eu")
+    with pytest.raises(UsageError, match="cannot be an MLflow alias"):
+        promote(registry, registry, request, CiContext(), source_ref="here")
+    assert registry.get_version(MODEL, "2.0.0") is None

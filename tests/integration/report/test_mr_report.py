@@ -204,6 +204,30 @@ def test_an_environment_is_a_baseline_and_an_empty_one_says_so(
     assert f"@production ({main_version})" in _notes(double)[0]["body"]
 
 
+def test_gates_against_an_environment_get_their_verdict_from_what_it_holds(
+    double: Double, tmp_path: Path, main_version: str
+) -> None:
+    from gitlab_model_registry import catalog, environments
+
+    main_settings = _settings(double, tmp_path)
+    backend = main_settings.open_backend()
+    deployed = catalog.get_complete(backend, "m", main_version)  # accuracy 0.90 in production
+    environments.deploy(backend, deployed, "production", main_settings.ci)
+    settings, version = _publish(double, tmp_path, {"accuracy": 0.93}, {"w.bin": b"g"}, **_mr_env())
+
+    result = _report(
+        settings,
+        version,
+        requires=["accuracy>=@production+0.01", "accuracy>=@production+0.05", "accuracy>=@staging"],
+    )
+
+    assert result.report.gate_baselines["production"].version == main_version
+    body = _notes(double)[0]["body"]
+    assert "✅ <code>accuracy&gt;=@production+0.01</code>" in body
+    assert "❌ <code>accuracy&gt;=@production+0.05</code>" in body
+    assert "✅ <code>accuracy&gt;=@staging</code>" in body  # nothing there yet: passes
+
+
 def test_two_racing_pipelines_end_with_one_note(
     double: Double, tmp_path: Path, main_version: str
 ) -> None:
