@@ -53,6 +53,20 @@ CONCURRENCY = option(
     help="Parallel transfers (default: up to 16 small files and 4 big ones at once).",
 )
 
+
+def gates_option(help_text: str) -> Callable[[F], F]:
+    """``--require``: metric gates (promote refuses on them, report shows their verdicts)."""
+    return option(
+        "--require",
+        "gates",
+        multiple=True,
+        envvar="GMR_REQUIRE",
+        type=ListFromEnv("gate"),
+        metavar="'METRIC>=N'",
+        help=help_text,
+    )
+
+
 _COMMON = "gmr.common"
 
 

@@ -17,8 +17,8 @@ from gitlab_model_registry.cli._context import (
     CONCURRENCY,
     JSON,
     Context,
-    ListFromEnv,
     common_options,
+    gates_option,
     option,
     required_model,
 )
@@ -67,15 +67,9 @@ ENVIRONMENT = option(
     metavar="ID|PATH",
     help="Promote into another GitLab project.",
 )
-@option(
-    "--require",
-    "gates",
-    multiple=True,
-    envvar="GMR_REQUIRE",
-    type=ListFromEnv("gate"),
-    metavar="'METRIC>=N'",
-    help="A metric gate (>=, >, <=, <, ==) against a number or an environment's version "
-    "('f1>=@production-0.01'); repeatable.",
+@gates_option(
+    "A metric gate (>=, >, <=, <, ==) against a number or an environment's version "
+    "('f1>=@production-0.01'); repeatable."
 )
 @option(
     "--environment",

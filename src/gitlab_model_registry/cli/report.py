@@ -15,6 +15,7 @@ from gitlab_model_registry.cli._context import (
     F,
     ListFromEnv,
     common_options,
+    gates_option,
     option,
     required_model,
 )
@@ -112,15 +113,7 @@ def report_after(
     envvar="GMR_NO_NOTE",
     help="Print and write the report only; post nothing.",
 )
-@option(
-    "--require",
-    "gates",
-    multiple=True,
-    envvar="GMR_REQUIRE",
-    type=ListFromEnv("gate"),
-    metavar="'METRIC>=N'",
-    help="A metric gate whose verdict the report shows; repeatable.",
-)
+@gates_option("A metric gate whose verdict the report shows; repeatable.")
 @report_outputs
 @common_options
 def report(
