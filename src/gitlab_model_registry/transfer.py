@@ -222,11 +222,15 @@ class Transfer:
         dest.parent.mkdir(parents=True, exist_ok=True)
         part = dest.with_name(dest.name + ".part")
         on_bytes = _reporter(progress, file.name, file.size)
+        mismatched = False  # whether the last attempt got wrong bytes (not a broken transfer)
 
         def attempt() -> None:
+            nonlocal mismatched
+            mismatched = False
             digest = self._fetch(url, file.name, part, on_bytes)
             if file.sha256 and digest != file.sha256:
                 part.unlink()  # never resume from bytes known to be wrong
+                mismatched = True
                 raise Transient(f"sha256 mismatch for {file.name}")
             part.replace(dest)
 
@@ -234,7 +238,7 @@ class Transfer:
             self._retrier.run(_in_slot(pacer, attempt), f"downloading {file.name}")
         except TransferError as error:
             part.unlink(missing_ok=True)
-            if "sha256 mismatch" in error.message:
+            if mismatched:
                 raise IntegrityError(
                     error.message, hint="the stored file may be corrupt"
                 ) from error
