@@ -89,7 +89,9 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def big_transfers(base: str, control: DoubleClient, work: Path, mib: int, runs: int) -> None:
+def big_transfers(
+    base: str, control: DoubleClient, work: Path, mib: int, runs: int, landing: Path
+) -> None:
     big = random_file(work / "big" / "big.bin", mib)
     mb = mib * MIB / 1e6
     up_gmr, up_curl, down_gmr, down_curl, rss_up, rss_down = [], [], [], [], [], []
@@ -108,7 +110,7 @@ def big_transfers(base: str, control: DoubleClient, work: Path, mib: int, runs: 
             else:
                 up_curl.append(curl("-o", "/dev/null", "-T", str(big), f"{target}{run}"))
         url = file_url(base, control, "big", f"{run + 1}.0.0", "big.bin")
-        dest = work / f"down-{run}"
+        dest = landing / f"down-{run}"
         for tool in ("gmr", "curl") if run % 2 == 0 else ("curl", "gmr"):
             os.sync()
             if tool == "gmr":
@@ -116,8 +118,8 @@ def big_transfers(base: str, control: DoubleClient, work: Path, mib: int, runs: 
                 down_gmr.append(seconds)
                 rss_down.append(rss)
             else:
-                down_curl.append(curl("-o", str(work / "curl.bin"), url))
-        subprocess.run(["rm", "-rf", str(dest), str(work / "curl.bin")], check=True)
+                down_curl.append(curl("-o", str(landing / "curl.bin"), url))
+        subprocess.run(["rm", "-rf", str(dest), str(landing / "curl.bin")], check=True)
     g, c = median(up_gmr), median(up_curl)
     print(f"1a. {mib} MiB upload, {runs} interleaved runs, medians: gmr publish {g:.2f} s "
           f"({mb / g:.0f} MB/s, whole command) vs curl -T {c:.2f} s ({mb / c:.0f} MB/s): "
@@ -189,13 +191,20 @@ def main() -> None:
     parser.add_argument("--split-mib", type=int, default=3072)
     parser.add_argument("--split-size", default="1GiB")
     parser.add_argument("--only", default="1234", help="which measurements, e.g. 12")
+    parser.add_argument(
+        "--land-in",
+        type=Path,
+        help="where 1's downloads (gmr's and curl's) are written, e.g. /dev/shm: on a VM whose "
+        "disk write-back swings identical writes 10x, this compares the tools, not the disk",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gmr-bench-") as tmp:
         work = Path(tmp)
         with running_double(work / "data", ["--token", f"{TOKEN}:api:developer"]) as base:
             control = DoubleClient(base)
             if "1" in args.only:
-                big_transfers(base, control, work, args.big_mib, args.runs)
+                landing = args.land_in or work
+                big_transfers(base, control, work, args.big_mib, args.runs, landing)
             if "2" in args.only or "4" in args.only:
                 many_files(base, control, work, args.runs)
             if "4" in args.only:

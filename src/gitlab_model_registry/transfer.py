@@ -21,6 +21,7 @@ from typing import BinaryIO, TypeVar
 
 import requests
 
+from gitlab_model_registry._digesting import BackgroundDigest
 from gitlab_model_registry._threads import check_cancelled, parallel
 from gitlab_model_registry.errors import IntegrityError
 from gitlab_model_registry.files import HashingReader
@@ -347,12 +348,13 @@ def _copy_body(
     done: int,
     on_bytes: Callable[[int], None],
 ) -> int:
-    for chunk in response.iter_content(CHUNK):
-        check_cancelled()
-        out.write(chunk)
-        digest.update(chunk)
-        done += len(chunk)
-        on_bytes(done)
+    with BackgroundDigest(digest) as hashing:
+        for chunk in response.iter_content(CHUNK):
+            check_cancelled()
+            out.write(chunk)
+            hashing.update(chunk)
+            done += len(chunk)
+            on_bytes(done)
     return done
 
 

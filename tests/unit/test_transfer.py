@@ -227,3 +227,21 @@ def test_put_retries_an_answer_broken_mid_body(upload: UploadFile, error: Except
     transfer(session, []).put("http://x/f", upload)
 
     assert len(session.bodies) == 2
+
+
+def test_a_background_digest_is_the_digest_of_the_chunks_in_order_even_after_an_error() -> None:
+    import hashlib
+    import threading
+
+    from gitlab_model_registry._digesting import BackgroundDigest
+
+    chunks = [bytes([n]) * 70_000 for n in range(20)]  # more chunks than the queue holds
+    with BackgroundDigest(hashlib.sha256(), depth=2) as hashing:
+        for chunk in chunks:
+            hashing.update(chunk)
+    assert hashing.digest.hexdigest() == hashlib.sha256(b"".join(chunks)).hexdigest()
+
+    with pytest.raises(RuntimeError), BackgroundDigest(hashlib.sha256()) as failing:
+        failing.update(b"x")
+        raise RuntimeError("connection broken")
+    assert not any(t.name == "gmr-sha256" for t in threading.enumerate())
