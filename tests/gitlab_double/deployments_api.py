@@ -42,6 +42,7 @@ from tests.gitlab_double.environments_api import (
 )
 from tests.gitlab_double.errors import bad_request, forbidden, grape, not_found
 from tests.gitlab_double.pagination import paginate
+from tests.gitlab_double.params import choice
 from tests.gitlab_double.records import Project, User
 from tests.gitlab_double.routing import Request, Response, Router
 from tests.gitlab_double.state import Registry, now_iso
@@ -53,24 +54,15 @@ ORDER_BY = ("id", "iid", "created_at", "updated_at", "ref", "finished_at")
 WRITABLE_STATUSES = ("running", "success", "failed", "canceled")
 
 
-def _choice(params: dict[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
-    value = params.get(name)
-    if value is None or value == "":
-        return default
-    if value not in allowed:
-        raise grape(f"{name} does not have a valid value")
-    return str(value)
-
-
 # -- deployments ------------------------------------------------------------------------------
 
 
 def list_deployments(request: Request) -> Response:
     _, project = caller(request, "reporter")
     params = request.params()
-    order_by = _choice(params, "order_by", ORDER_BY, "id")
-    descending = _choice(params, "sort", ("asc", "desc"), "asc") == "desc"
-    status = _choice(params, "status", STATUSES, "")
+    order_by = choice(params, "order_by", ORDER_BY, "id")
+    descending = choice(params, "sort", ("asc", "desc"), "asc") == "desc"
+    status = choice(params, "status", STATUSES, "")
     finished = {k: params.get(k) for k in ("finished_after", "finished_before") if params.get(k)}
     updated = {k: params.get(k) for k in ("updated_after", "updated_before") if params.get(k)}
     _validate_finder(order_by, status, bool(finished), bool(updated))
@@ -139,7 +131,7 @@ def create_deployment(request: Request) -> Response:
         raise grape(", ".join(f"{k} is missing" for k in missing))
     if params["tag"] not in (True, False, "true", "false"):
         raise grape("tag is invalid")
-    status = _choice(params, "status", WRITABLE_STATUSES, "")
+    status = choice(params, "status", WRITABLE_STATUSES, "")
     registry = request.app.registry
     env = find_or_create_environment(registry, project, str(params["environment"]))
     user = who.user or User(0, "unknown")
@@ -157,7 +149,7 @@ def update_deployment(request: Request) -> Response:
     params = request.params()
     if params.get("status") is None:
         raise grape("status is missing")
-    _set_status(deployment, _choice(params, "status", WRITABLE_STATUSES, ""))
+    _set_status(deployment, choice(params, "status", WRITABLE_STATUSES, ""))
     return Response(body=_deployment_json(request, deployment))
 
 
@@ -209,7 +201,7 @@ def job_deployment(request: Request) -> Response:
     project = registry.projects.get(int(params["project_id"]))
     if project is None:
         raise not_found("Project")
-    status = _choice(params, "status", ("created", *WRITABLE_STATUSES), "running")
+    status = choice(params, "status", ("created", *WRITABLE_STATUSES), "running")
     job_id = str(params["job_id"])
     deployment = next((d for d in registry.deployments.values() if d.job_id == job_id), None)
     if deployment is None:

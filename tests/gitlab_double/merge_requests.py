@@ -37,7 +37,7 @@ from typing import Any
 from tests.gitlab_double import auth
 from tests.gitlab_double.errors import forbidden, grape, message
 from tests.gitlab_double.pagination import paginate
-from tests.gitlab_double.params import required_int
+from tests.gitlab_double.params import choice, required_int
 from tests.gitlab_double.records import Project, User
 from tests.gitlab_double.routing import Request, Response, Router
 from tests.gitlab_double.state import now_iso
@@ -176,15 +176,6 @@ def list_merge_requests(request: Request) -> Response:
     found.sort(key=lambda mr: (getattr(mr, order_by), mr.id), reverse=descending)
     page, headers = paginate(request, found)
     return Response(body=[_mr_json(request, project, mr) for mr in page], headers=headers)
-
-
-def choice(params: dict[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
-    value = params.get(name)
-    if value is None or value == "":
-        return default
-    if value not in allowed:
-        raise grape(f"{name} does not have a valid value")
-    return str(value)
 
 
 def _iids(request: Request) -> set[int] | None:

@@ -10,12 +10,11 @@ from tests.gitlab_double.errors import bad_request, forbidden, grape, message, n
 from tests.gitlab_double.merge_requests import (
     MergeRequest,
     Note,
-    choice,
     store,
     user_json,
 )
 from tests.gitlab_double.pagination import paginate
-from tests.gitlab_double.params import as_int
+from tests.gitlab_double.params import as_int, choice
 from tests.gitlab_double.records import Project
 from tests.gitlab_double.routing import Request, Response, Router
 from tests.gitlab_double.state import now_iso
