@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gitlab_model_registry import catalog, versioning
+from gitlab_model_registry import catalog, gates, versioning
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.errors import NotFoundError, UsageError
 from gitlab_model_registry.models import CiContext, Deployment, ModelVersion
@@ -42,6 +42,13 @@ def current_version(registry: Backend, model: str, environment: str) -> ModelVer
     """The version ``environment`` holds now, or None when nothing of ``model`` is there."""
     check_name(environment)
     return catalog.in_environment(registry, model, environment)
+
+
+def holding(registry: Backend, model: str, environment: str) -> gates.Baseline:
+    """What ``environment`` holds and that version's metrics: the baseline of gates naming it."""
+    mv = current_version(registry, model, environment)
+    metrics = registry.get_run_data(mv.run_id).metrics if mv and mv.run_id else {}
+    return gates.Baseline(environment, mv.version if mv else None, metrics)
 
 
 def require_current(registry: Backend, model: str, environment: str) -> ModelVersion:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
-from gitlab_model_registry import catalog, gates, signing, versioning
+from gitlab_model_registry import catalog, environments, gates, signing, versioning
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.errors import ConflictError, Interrupted, UsageError, VersionTakenError
 from gitlab_model_registry.models import CiContext, Deployment, ModelVersion, RemoteFile, RunData
@@ -137,12 +137,9 @@ def _baselines(
     registry: Backend, model: str, checks: Sequence[gates.Gate]
 ) -> dict[str, gates.Baseline]:
     """What each environment a gate names holds now, and its metrics."""
-    found = {}
-    for name in gates.environments(checks):
-        mv = catalog.in_environment(registry, model, name)
-        metrics = registry.get_run_data(mv.run_id).metrics if mv and mv.run_id else {}
-        found[name] = gates.Baseline(name, mv.version if mv else None, metrics)
-    return found
+    return {
+        name: environments.holding(registry, model, name) for name in gates.environments(checks)
+    }
 
 
 def _deploy(
