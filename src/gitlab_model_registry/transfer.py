@@ -10,19 +10,25 @@ redirect leaves the host (object storage), and nothing here adds it back.
 
 from __future__ import annotations
 
-import hashlib
-import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import TypeVar
 
 import requests
 
-from gitlab_model_registry._digesting import BackgroundDigest
-from gitlab_model_registry._threads import check_cancelled, parallel
+from gitlab_model_registry._bodies import (
+    CHUNK,
+    Relay,
+    UploadBody,
+    content_length,
+    copy_body,
+    prefix_digest,
+    range_start,
+)
+from gitlab_model_registry._threads import parallel
 from gitlab_model_registry.errors import IntegrityError
 from gitlab_model_registry.files import HashingReader
 from gitlab_model_registry.models import RemoteFile, UploadFile
@@ -41,48 +47,7 @@ from gitlab_model_registry.retry import (
 
 __all__ = ["CHUNK", "RETRY_STATUSES", "RetryPolicy", "Transfer", "TransferError"]
 
-CHUNK = 1024 * 1024
 T = TypeVar("T")
-_CONTENT_RANGE = re.compile(r"^bytes (\d+)-\d+/(\d+|\*)$")
-
-
-class _Body:
-    """A request body of known length that http.client sends in 1 MiB chunks.
-
-    It deliberately has no ``read``: http.client would then read it 8 KiB at a time.
-    """
-
-    def __init__(self, reader: HashingReader) -> None:
-        self._reader = reader
-
-    def __len__(self) -> int:
-        return len(self._reader)
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self._reader)
-
-
-class _Relay:
-    """A GET response's body relayed into a PUT: known length, hashed as it passes."""
-
-    def __init__(self, response: requests.Response, size: int, on_bytes: Callable[[int], None]):
-        self._response, self._size, self._on_bytes = response, size, on_bytes
-        self._digest = hashlib.sha256()
-
-    def __len__(self) -> int:
-        return self._size
-
-    def __iter__(self) -> Iterator[bytes]:
-        done = 0
-        for chunk in self._response.iter_content(CHUNK):
-            check_cancelled()
-            self._digest.update(chunk)
-            done += len(chunk)
-            self._on_bytes(done)
-            yield chunk
-
-    def hexdigest(self) -> str:
-        return self._digest.hexdigest()
 
 
 class Transfer:
@@ -137,10 +102,10 @@ class Transfer:
 
             def attempt() -> str:
                 reader.rewind()
-                # An empty _Body would be sent chunked: give empty files an empty bytes body.
+                # An empty UploadBody would be sent chunked: give empty files an empty bytes body.
                 response = self._session.put(
                     url,
-                    data=_Body(reader) if file.size else b"",
+                    data=UploadBody(reader) if file.size else b"",
                     headers=self._headers,
                     timeout=self._timeout,
                     verify=self._verify,
@@ -186,7 +151,7 @@ class Transfer:
                 stream=True,
             ) as source:
                 check_response(source, file.name)
-                relay = _Relay(source, file.size, on_bytes)
+                relay = Relay(source, file.size, on_bytes)
                 response = self._session.put(
                     url,
                     data=relay if file.size else b"",
@@ -275,11 +240,11 @@ class Transfer:
                 part.unlink()  # the part file is not a prefix of this file: start again
                 raise Transient("range not satisfiable")
             check_response(response, name)
-            resumed = have > 0 and _range_start(response) == have
+            resumed = have > 0 and range_start(response) == have
             with part.open("r+b" if resumed else "wb") as out:
-                digest, done = _prefix_digest(out, have if resumed else 0)
-                expected = _content_length(response)
-                received = _copy_body(response, out, digest, done, on_bytes) - done
+                digest, done = prefix_digest(out, have if resumed else 0)
+                expected = content_length(response)
+                received = copy_body(response, out, digest, done, on_bytes) - done
         if expected is not None and received != expected:
             raise Transient("connection broken")  # a body shorter than its Content-Length
         return digest.hexdigest()
@@ -314,48 +279,6 @@ def check_response(response: requests.Response, name: str) -> None:
     raise TransferError(
         f"{name}: HTTP {response.status_code} ({_message(response)})", status=response.status_code
     )
-
-
-def _range_start(response: requests.Response) -> int | None:
-    """Where a 206 answer's bytes start; None for a full (200) answer."""
-    if response.status_code != 206:
-        return None
-    match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
-    return int(match[1]) if match else None
-
-
-def _content_length(response: requests.Response) -> int | None:
-    try:
-        return int(response.headers["Content-Length"])
-    except (KeyError, ValueError):
-        return None
-
-
-def _prefix_digest(out: BinaryIO, have: int) -> tuple[hashlib._Hash, int]:
-    """sha256 over the ``have`` bytes already in ``out``, positioned after them."""
-    digest = hashlib.sha256()
-    while out.tell() < have and (chunk := out.read(min(CHUNK, have - out.tell()))):
-        digest.update(chunk)
-    out.seek(have)
-    out.truncate()
-    return digest, have
-
-
-def _copy_body(
-    response: requests.Response,
-    out: BinaryIO,
-    digest: hashlib._Hash,
-    done: int,
-    on_bytes: Callable[[int], None],
-) -> int:
-    with BackgroundDigest(digest) as hashing:
-        for chunk in response.iter_content(CHUNK):
-            check_cancelled()
-            out.write(chunk)
-            hashing.update(chunk)
-            done += len(chunk)
-            on_bytes(done)
-    return done
 
 
 def _message(response: requests.Response) -> str:

@@ -1,0 +1,105 @@
+"""The bodies ``transfer`` streams: an upload's file, a relayed GET, and a download into its
+``.part`` file (where a resumed answer starts, the digest of the bytes already there, the copy
+that hashes beside the transfer).
+
+The requests themselves, their retries and their verification are ``transfer``'s.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+import requests
+
+from gitlab_model_registry._digesting import BackgroundDigest
+from gitlab_model_registry._threads import check_cancelled
+from gitlab_model_registry.files import HashingReader
+
+#: Bodies are read, hashed and written in 1 MiB chunks (constant memory for any size).
+CHUNK = 1024 * 1024
+
+_CONTENT_RANGE = re.compile(r"^bytes (\d+)-\d+/(\d+|\*)$")
+
+
+class UploadBody:
+    """A request body of known length that http.client sends in 1 MiB chunks.
+
+    It deliberately has no ``read``: http.client would then read it 8 KiB at a time.
+    """
+
+    def __init__(self, reader: HashingReader) -> None:
+        self._reader = reader
+
+    def __len__(self) -> int:
+        return len(self._reader)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._reader)
+
+
+class Relay:
+    """A GET response's body relayed into a PUT: known length, hashed as it passes."""
+
+    def __init__(self, response: requests.Response, size: int, on_bytes: Callable[[int], None]):
+        self._response, self._size, self._on_bytes = response, size, on_bytes
+        self._digest = hashlib.sha256()
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[bytes]:
+        done = 0
+        for chunk in self._response.iter_content(CHUNK):
+            check_cancelled()
+            self._digest.update(chunk)
+            done += len(chunk)
+            self._on_bytes(done)
+            yield chunk
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+
+def range_start(response: requests.Response) -> int | None:
+    """Where a 206 answer's bytes start; None for a full (200) answer."""
+    if response.status_code != 206:
+        return None
+    match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
+    return int(match[1]) if match else None
+
+
+def content_length(response: requests.Response) -> int | None:
+    try:
+        return int(response.headers["Content-Length"])
+    except (KeyError, ValueError):
+        return None
+
+
+def prefix_digest(out: BinaryIO, have: int) -> tuple[hashlib._Hash, int]:
+    """sha256 over the ``have`` bytes already in ``out``, positioned after them."""
+    digest = hashlib.sha256()
+    while out.tell() < have and (chunk := out.read(min(CHUNK, have - out.tell()))):
+        digest.update(chunk)
+    out.seek(have)
+    out.truncate()
+    return digest, have
+
+
+def copy_body(
+    response: requests.Response,
+    out: BinaryIO,
+    digest: hashlib._Hash,
+    done: int,
+    on_bytes: Callable[[int], None],
+) -> int:
+    with BackgroundDigest(digest) as hashing:
+        for chunk in response.iter_content(CHUNK):
+            check_cancelled()
+            out.write(chunk)
+            hashing.update(chunk)
+            done += len(chunk)
+            on_bytes(done)
+    return done
