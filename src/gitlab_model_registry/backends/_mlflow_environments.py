@@ -16,7 +16,7 @@ from typing import Any
 
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.backends._mlflow_support import SEMVER_TAG, mlflow_errors
-from gitlab_model_registry.errors import UsageError
+from gitlab_model_registry.errors import GmrError, UsageError
 from gitlab_model_registry.models import CiContext, Deployment, ModelVersion, utc_timestamp
 
 HISTORY_PREFIX = "gmr.deployment."
@@ -95,8 +95,15 @@ class MlflowEnvironments:
         # The history first: an alias never points at a version whose record is missing.
         with mlflow_errors(f"recording the deployment of {mv.model} {mv.version}"):
             client.set_model_version_tag(mv.model, mv.version_id, key, value)
-        with mlflow_errors(f"pointing alias {environment!r} of {mv.model!r}"):
-            client.set_registered_model_alias(mv.model, environment, mv.version_id)
+        what = f"pointing alias {environment!r} of {mv.model!r}"
+        try:
+            with mlflow_errors(what):
+                client.set_registered_model_alias(mv.model, environment, mv.version_id)
+        except GmrError:
+            # On SQLite a racing promotion's first write of the alias can collide with ours on
+            # the alias table's key; the row exists now, so writing again updates it.
+            with mlflow_errors(what):
+                client.set_registered_model_alias(mv.model, environment, mv.version_id)
         return deployment
 
 
