@@ -18,8 +18,10 @@ from gitlab_model_registry._digesting import BackgroundDigest
 from gitlab_model_registry._threads import check_cancelled
 from gitlab_model_registry.files import HashingReader
 
-#: Bodies are read, hashed and written in 1 MiB chunks (constant memory for any size).
-CHUNK = 1024 * 1024
+#: Response bodies are read, hashed and written in 4 MiB chunks (constant memory for any size).
+#: Measured on a 1 GiB download (bench/README.md): 4 MiB reads take about a third less time than
+#: 1 MiB reads, whose per-chunk cost in urllib3 and Python shows at loopback speed.
+CHUNK = 4 * 1024 * 1024
 
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-\d+/(\d+|\*)$")
 

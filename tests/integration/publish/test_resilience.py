@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from gitlab_model_registry.transfer import CHUNK
 from tests.gitlab_double.pytest_plugin import Double
 from tests.integration.publish.conftest import Gmr
 
@@ -78,7 +79,7 @@ def test_publish_promote_and_download_survive_every_fault_at_once(
 def test_an_interrupted_download_resumes_where_it_broke(
     gmr: Gmr, faulty: Double, tmp_path: Path
 ) -> None:
-    size = 4 * 1024 * 1024
+    size = 4 * CHUNK  # a cut keeps the whole chunks written before it
     (tmp_path / "big").mkdir()
     (tmp_path / "big" / "model.bin").write_bytes(os.urandom(size))
     assert gmr("publish", "big", str(tmp_path / "big"), "--version", "1.0.0").code == 0
@@ -93,7 +94,7 @@ def test_an_interrupted_download_resumes_where_it_broke(
     served = {
         urlsplit(p).path.rsplit("/", 1)[-1]: n for p, n in faulty.control.served_bytes().items()
     }
-    # Cut at 2 MiB, then only the missing 2 MiB again: 4 MiB in all, not 2 + 4.
+    # Cut at half, then only the missing half again: the size in all, not 1.5 times it.
     assert served == {"model.bin": size}
     assert "retrying downloading model.bin in" in run.stderr and "connection broken" in run.stderr
 
