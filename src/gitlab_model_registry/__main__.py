@@ -1,3 +1,3 @@
-from gitlab_model_registry.cli import main
+from gitlab_model_registry.cli import run
 
-main()
+run()
