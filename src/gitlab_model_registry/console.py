@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 from gitlab_model_registry.console_environments import deployment_line
 from gitlab_model_registry.files import human_size
 from gitlab_model_registry.models import ModelVersion, PublishResult
-from gitlab_model_registry.progress_bar import TerminalBar
 
 if TYPE_CHECKING:
+    from gitlab_model_registry.progress_bar import TerminalBar
     from gitlab_model_registry.promotion import PromoteResult
     from gitlab_model_registry.reading import DownloadResult, VersionDetails
 
@@ -95,14 +95,14 @@ class Console:
         if self._progress and self._tty:
             with self._lock:
                 self._close_bar_locked()
-                self._bar = TerminalBar(self._out, files, total_bytes)
+                self._bar = _terminal_bar(self._out, files, total_bytes)
 
     def progress(self, name: str, done: int, total: int) -> None:
         if not self._progress:
             return
         if self._tty:
             with self._lock:
-                self._bar = self._bar or TerminalBar(self._out, None, None)
+                self._bar = self._bar or _terminal_bar(self._out, None, None)
                 self._bar.update(name, done)
             return
         if total < PROGRESS_MIN_SIZE or done <= 0:
@@ -329,3 +329,11 @@ def render_show(details: VersionDetails, *, as_json: bool) -> str:
 def _created(mv: ModelVersion) -> str:
     """``2026-12-01 09:30:00 UTC`` from the ISO 8601 UTC every backend reports."""
     return mv.created_at.replace("T", " ").replace("Z", " UTC") if mv.created_at else "-"
+
+
+def _terminal_bar(stream: TextIO, files: int | None, total_bytes: int | None) -> TerminalBar:
+    """tqdm is imported only where a bar is drawn: it costs a tenth of a second of start-up,
+    which CI jobs (no terminal) and ``--no-progress`` never need."""
+    from gitlab_model_registry.progress_bar import TerminalBar
+
+    return TerminalBar(stream, files, total_bytes)
