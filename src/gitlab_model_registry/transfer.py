@@ -1,9 +1,9 @@
 """Streaming, parallel file transfers over HTTP with bounded, visible retries (``retry``).
 
-Bodies stream from disk in 1 MiB chunks (constant memory for any size) and are hashed on the
-way; each retry rewinds the file. Downloads land in a ``.part`` file that is renamed only once
-its sha256 matches; a download cut off midway continues from the bytes already there with a
-``Range`` request when the server honours it (206), and starts again otherwise.
+Uploads stream from disk in 1 MiB chunks and downloads in 4 MiB ones (constant memory for any
+size), hashed on the way; each retry rewinds the file. Downloads land in a ``.part`` file that is
+renamed only once its sha256 matches; a download cut off midway continues from the chunks already
+written with a ``Range`` request when the server honours it (206), and starts again otherwise.
 Credentials travel in ``headers`` on each request: requests drops ``Authorization`` when a
 redirect leaves the host (object storage), and nothing here adds it back.
 """
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import requests
+from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
 
 from gitlab_model_registry._bodies import (
     CHUNK,
@@ -65,7 +66,7 @@ class Transfer:
         self._session, self._headers = session, headers
         self._timeout, self._verify = timeout, verify
         self._retrier = Retrier(policy, sleep=sleep, notify=notify)
-        self._notify = notify
+        self._notify, self._connections = notify, DEFAULT_POOLSIZE
 
     @property
     def headers(self) -> dict[str, str]:
@@ -215,6 +216,10 @@ class Transfer:
     ) -> list[T]:
         """Run ``job(pacer=...)`` for each file, big ones first and at most ``big`` at a time."""
         plan = streams(sizes, concurrency)
+        if plan.threads > self._connections:  # requests keeps 10 a host: one per thread
+            self._connections = plan.threads
+            for prefix in ("https://", "http://"):
+                self._session.mount(prefix, HTTPAdapter(pool_maxsize=plan.threads))
         pacer = Pacer(plan.threads, self._notify)
         big = threading.BoundedSemaphore(plan.big)
 
