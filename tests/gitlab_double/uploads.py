@@ -2,7 +2,8 @@
 
 Large bodies are pipelined: this thread reads the socket into one of a few 1 MiB buffers while a
 helper thread hashes and writes the previous one (hashlib and file writes release the GIL), so
-receiving, hashing and writing overlap on separate cores.
+receiving, hashing and writing overlap on separate cores. A body that fits one buffer is taken in
+line: a helper thread and its buffers would cost more than they overlap (many small files).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def receive(body: BodyReader, destination: Path, max_size: int) -> tuple[int, st
     """Write the body to ``destination``; (size, sha256 hex). Removes the file on any failure."""
     try:
         with destination.open("wb") as out:
+            if body.length is not None and body.length <= CHUNK:
+                return _in_line(body, out)
             _preallocate(out, body.length)
             return _pipelined(body, out, max_size)
     except BaseException:
@@ -43,6 +46,13 @@ def _preallocate(out: BinaryIO, length: int | None) -> None:
         # Unsupported here, or no space: then the writes themselves will say so.
         with contextlib.suppress(OSError):
             os.posix_fallocate(out.fileno(), 0, length)
+
+
+def _in_line(body: BodyReader, out: BinaryIO) -> tuple[int, str]:
+    buffer = memoryview(bytearray(body.length or 0))
+    count = _fill(body, buffer)
+    out.write(buffer[:count])
+    return count, hashlib.sha256(buffer[:count]).hexdigest()
 
 
 def _pipelined(body: BodyReader, out: BinaryIO, max_size: int) -> tuple[int, str]:
