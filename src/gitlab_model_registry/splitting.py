@@ -248,11 +248,20 @@ class SplitFiles:
             )
         raw = origin.list_files(src)
         splits = {f.name: reader._split(src, raw, f) for f in files if f.parts}
-        jobs = [f for f in files if not f.parts] + [p for s in splits.values() for p in s.parts]
+        # Parts an interrupted promotion already copied (same size and sha256) are not sent again.
+        present = self.inner.list_files(dst)
+        copied_parts = {(f.name, f.size, f.sha256) for f in present if f.sha256}
+        parts = [
+            p
+            for s in splits.values()
+            for p in s.parts
+            if (p.name, p.size, p.sha256) not in copied_parts
+        ]
+        jobs = [f for f in files if not f.parts] + parts
         copied = self.inner.copy_from(
             origin, src, dst, jobs, concurrency=concurrency, progress=progress
         )
-        merged = dict(self._manifest(dst, self.inner.list_files(dst))) | splits
+        merged = dict(self._manifest(dst, present)) | splits
         self._write_manifest(dst, merged)
         plain = {f.name: f for f in copied}
         return [splits[f.name].file if f.parts else plain[f.name] for f in files]

@@ -93,6 +93,37 @@ def test_a_publish_killed_mid_part_resumes_without_sending_stored_parts_again(
     assert any("part-00003" in path for path in sent) and any("gmr-split.json" in p for p in sent)
 
 
+def test_a_promotion_killed_mid_part_resumes_without_copying_stored_parts_again(
+    gmr: Gmr, double: Double, big_model: tuple[Path, str], tmp_path: Path
+) -> None:
+    root, digest = big_model
+    publish = ("publish", "iris", str(root), "--version", "1.0.0", "--split-size", "1MiB")
+    assert gmr(*publish).code == 0
+    before = len(writes(double))
+    # The third part's copy hangs for 30 s: the promotion is killed while it is on the wire.
+    double.control.set_faults(latency_ms=30_000, fault_path="part-00003")
+    proc = gmr.start("promote", "iris", "1.0.0", "--to", "2.0.0", "--concurrency", "1")
+    deadline = time.monotonic() + 60
+    while not any("part-00002" in r["path"] for r in writes(double)[before:]):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.kill()
+    proc.wait(timeout=10)
+    double.control.set_faults(latency_ms=0, fault_path="")
+    before = len(writes(double))
+
+    resumed = gmr("promote", "iris", "1.0.0", "--to", "2.0.0")
+
+    assert resumed.code == 0, resumed.stderr
+    sent = [r["path"] for r in writes(double)[before:] if r["method"] == "PUT"]
+    assert not any("part-00001" in path or "part-00002" in path for path in sent), sent
+    assert any("part-00003" in path for path in sent) and any("gmr-split.json" in p for p in sent)
+    got = gmr("download", "iris", "2.0.0", "--dest", str(tmp_path / "got"))
+    assert got.code == 0, got.stderr
+    assert hashlib.sha256((tmp_path / "got/weights/big.bin").read_bytes()).hexdigest() == digest
+
+
 @pytest.mark.parametrize("damage", ["missing", "corrupt"])
 def test_a_missing_or_corrupt_part_is_refused_with_nothing_written(
     gmr: Gmr, double: Double, big_model: tuple[Path, str], tmp_path: Path, damage: str
