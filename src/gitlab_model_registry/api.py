@@ -18,6 +18,7 @@ from gitlab_model_registry import (
     metadata,
     selection,
     signing,
+    split_manifest,
     splitting,
     versioning,
 )
@@ -201,7 +202,9 @@ def check_publish(
             left_out=left_out,
         )
     if kind == "gitlab":
-        problems.found += splitting.reserved_name_problems([f.remote_name for f in upload_files])
+        problems.found += split_manifest.reserved_name_problems(
+            [f.remote_name for f in upload_files]
+        )
     if request.signer and any(f.remote_name == signing.SIGNATURE_FILE for f in upload_files):
         problems.found.append(
             f"{signing.SIGNATURE_FILE} is among the files, and --sign writes that file — "
@@ -212,7 +215,7 @@ def check_publish(
 
 
 def _split_size_problems(split_size: int | None, limit: int | None) -> list[str]:
-    size = splitting.DEFAULT_SPLIT_SIZE if split_size is None else split_size
+    size = split_manifest.DEFAULT_SPLIT_SIZE if split_size is None else split_size
     if size < 1:
         return ["--split-size must be at least 1 byte"]
     if limit is not None and size > limit:

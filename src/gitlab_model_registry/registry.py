@@ -12,14 +12,15 @@ from gitlab_model_registry.errors import UsageError
 from gitlab_model_registry.observer import NULL_OBSERVER, Observer
 from gitlab_model_registry.retry import RetryPolicy
 from gitlab_model_registry.settings import Settings
-from gitlab_model_registry.splitting import DEFAULT_SPLIT_SIZE, SplitFiles
+from gitlab_model_registry.split_manifest import DEFAULT_SPLIT_SIZE
+from gitlab_model_registry.splitting import SplitFiles
 from gitlab_model_registry.tls import verify_setting
 
 
 def open_registry(settings: Settings, observer: Observer = NULL_OBSERVER) -> Backend:
     """The backend ``settings`` describe; retries are announced through ``observer.log``.
 
-    GitLab's splits files over ``splitting.DEFAULT_SPLIT_SIZE`` into parts and reads them as
+    GitLab's splits files over ``split_manifest.DEFAULT_SPLIT_SIZE`` into parts and reads them as
     one file (``publish`` passes its own split size); MLflow registries store files whole.
     """
     inner = _open(settings, observer)

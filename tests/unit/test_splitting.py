@@ -9,7 +9,7 @@ import pytest
 from gitlab_model_registry.errors import IntegrityError
 from gitlab_model_registry.files import parse_size
 from gitlab_model_registry.models import RemoteFile, UploadFile
-from gitlab_model_registry.splitting import (
+from gitlab_model_registry.split_manifest import (
     Split,
     parse_manifest,
     part_sha256,
