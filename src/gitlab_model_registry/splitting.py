@@ -10,17 +10,15 @@ per-file limit and MLflow's own clients expect whole files; reading works on any
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from gitlab_model_registry._joining import RangeDigest, join
 from gitlab_model_registry.backends import Backend, EnvironmentLedger, ProgressCallback
 from gitlab_model_registry.backends._copy import copy_via_disk
 from gitlab_model_registry.errors import IntegrityError
-from gitlab_model_registry.files import CHUNK_SIZE, sha256_file
 from gitlab_model_registry.models import (
     ModelVersion,
     RegisteredModel,
@@ -37,22 +35,6 @@ from gitlab_model_registry.split_manifest import (
     plan_parts,
     render_manifest,
 )
-
-
-class _Hashing:
-    """The whole file's sha256, computed beside the part uploads (they read other offsets)."""
-
-    def __init__(self, path: Path) -> None:
-        self.digest = ""
-        self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
-        self._thread.start()
-
-    def _run(self, path: Path) -> None:
-        self.digest = sha256_file(path)
-
-    def result(self) -> str:
-        self._thread.join()
-        return self.digest
 
 
 class SplitFiles:
@@ -87,7 +69,8 @@ class SplitFiles:
         big = [f for f in files if size is not None and f.size > size]
         if size is None or not big:
             return self.inner.upload(mv, files, concurrency=concurrency, progress=progress)
-        hashing = {f.remote_name: _Hashing(f.path) for f in big}
+        # The whole file's sha256, taken beside the part uploads (they read other offsets).
+        hashing = {f.remote_name: RangeDigest([(f.path, 0, f.size)]) for f in big}
         stored = {f.name: f for f in self.inner.list_files(mv)}
         parts = {f.remote_name: plan_parts(f, size) for f in big}
         done = {
@@ -281,19 +264,11 @@ def _stored_same(stored: RemoteFile | None, part: UploadFile) -> bool:
 
 
 def _assemble(split: Split, parts_dir: Path, target: Path) -> None:
-    """Concatenate the verified parts into ``target`` (each removed once copied), then verify."""
+    """Join the verified parts into ``target``, verified as a whole first (``_joining``)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     building = parts_dir / ".whole"
-    digest = hashlib.sha256()
-    with building.open("wb") as out:
-        for part in split.parts:
-            path = parts_dir / part.name
-            with path.open("rb") as handle:
-                while chunk := handle.read(CHUNK_SIZE):
-                    digest.update(chunk)
-                    out.write(chunk)
-            path.unlink()
-    if digest.hexdigest() != split.file.sha256:
+    parts = [(parts_dir / part.name, part.size) for part in split.parts]
+    if join(parts, building) != split.file.sha256:
         raise IntegrityError(
             f"{split.file.name}: its reassembled parts do not match the manifest's sha256",
             hint="the stored parts may be corrupt; publish the version again",
