@@ -128,3 +128,23 @@ def retry_after(headers: object) -> float | None:
         return float(headers["Retry-After"])  # type: ignore[index]
     except (KeyError, ValueError, TypeError):
         return None
+
+
+def check_response(response: requests.Response, name: str) -> None:
+    """Raise for a failed answer: ``Transient`` for retryable statuses, else ``TransferError``."""
+    if response.status_code < 300:
+        return
+    if response.status_code in RETRY_STATUSES:
+        status = response.status_code
+        raise Transient(f"HTTP {status}", retry_after(response.headers), status=status)
+    raise TransferError(
+        f"{name}: HTTP {response.status_code} ({_message(response)})", status=response.status_code
+    )
+
+
+def _message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason or ""
+    return str(body.get("message") or body.get("error") or "") if isinstance(body, dict) else ""

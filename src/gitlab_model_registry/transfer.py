@@ -43,7 +43,7 @@ from gitlab_model_registry.retry import (
     RetryPolicy,
     TransferError,
     Transient,
-    retry_after,
+    check_response,
 )
 
 __all__ = ["CHUNK", "RETRY_STATUSES", "RetryPolicy", "Transfer", "TransferError"]
@@ -67,6 +67,10 @@ class Transfer:
         self._timeout, self._verify = timeout, verify
         self._retrier = Retrier(policy, sleep=sleep, notify=notify)
         self._notify, self._connections = notify, DEFAULT_POOLSIZE
+        if (
+            "Authorization" in headers
+        ):  # else a ~/.netrc entry is the credential, as requests has it
+            session.auth = _headers_only
 
     @property
     def headers(self) -> dict[str, str]:
@@ -255,6 +259,12 @@ class Transfer:
         return digest.hexdigest()
 
 
+def _headers_only(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """The session's auth: the request as it is. Without an auth of its own, requests lets a
+    ~/.netrc entry for the host replace the ``Authorization`` header (git users keep them)."""
+    return request
+
+
 def _in_slot(pacer: Pacer | None, attempt: Callable[[], T]) -> Callable[[], T]:
     """``attempt`` holding a pacer slot; a 429 lowers the limit before the retry waits."""
     if pacer is None:
@@ -272,26 +282,6 @@ def _in_slot(pacer: Pacer | None, attempt: Callable[[], T]) -> Callable[[], T]:
         return result
 
     return paced
-
-
-def check_response(response: requests.Response, name: str) -> None:
-    """Raise for a failed answer: ``Transient`` for retryable statuses, else ``TransferError``."""
-    if response.status_code < 300:
-        return
-    if response.status_code in RETRY_STATUSES:
-        status = response.status_code
-        raise Transient(f"HTTP {status}", retry_after(response.headers), status=status)
-    raise TransferError(
-        f"{name}: HTTP {response.status_code} ({_message(response)})", status=response.status_code
-    )
-
-
-def _message(response: requests.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.reason or ""
-    return str(body.get("message") or body.get("error") or "") if isinstance(body, dict) else ""
 
 
 def _reporter(progress: ProgressCallback | None, name: str, total: int) -> Callable[[int], None]:

@@ -35,10 +35,11 @@ from gitlab_model_registry.retry import (
     RetryPolicy,
     TransferError,
     Transient,
+    check_response,
     retry_after,
 )
 from gitlab_model_registry.settings import Secret
-from gitlab_model_registry.transfer import Transfer, check_response
+from gitlab_model_registry.transfer import Transfer
 
 ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts"
 

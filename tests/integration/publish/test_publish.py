@@ -142,6 +142,22 @@ def test_upload_uses_the_job_token_in_ci_and_the_api_token_on_request(
     )
 
 
+def test_a_netrc_for_the_gitlab_host_does_not_replace_the_token(
+    gmr: Gmr, double: Double, model_dir: Path, tmp_path: Path
+) -> None:
+    # requests lets ~/.netrc override an Authorization header (git users often keep one).
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".netrc").write_text("machine 127.0.0.1 login someone password not-for-gmr\n")
+    (home / ".netrc").chmod(0o600)
+
+    run = gmr("publish", "iris", str(model_dir), env={"HOME": str(home)})
+
+    assert run.code == 0, run.stderr
+    sent = {r["credential"] for r in double.control.requests()}
+    assert sent == {"bearer"}, sent
+
+
 def test_publish_off_ci_with_flags(gmr: Gmr, double: Double, model_dir: Path) -> None:
     run = gmr(
         "publish",
