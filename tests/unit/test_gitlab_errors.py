@@ -9,8 +9,9 @@ from typing import Any
 import gitlab.exceptions
 import pytest
 
-from gitlab_model_registry.backends._gitlab_errors import ApiErrors, GitLabAnswer
+from gitlab_model_registry.backends._gitlab_errors import ApiErrors, GitLabAnswer, TransferErrors
 from gitlab_model_registry.errors import AuthError, GmrError, NotFoundError, UsageError
+from gitlab_model_registry.retry import TransferError
 
 
 def translated(status: int, body: dict[str, Any], release: tuple[int, int] | None) -> GmrError:
@@ -62,3 +63,36 @@ def test_other_answers_keep_their_status() -> None:
     found = translated(400, {"error_code": "INVALID_PARAMETER_VALUE", "message": ["x"]}, None)
 
     assert isinstance(found, GitLabAnswer) and found.status == 400 and found.exit_code == 3
+
+
+def refused_transfer(status: int, token_kind: str) -> GmrError:
+    errors = TransferErrors(token_kind, "group/p", "group/ci")
+    message = "404 Project Not Found" if status == 404 else f"HTTP {status}"
+    with pytest.raises(GmrError) as caught, errors:
+        raise TransferError(f"weights.bin: HTTP {status} ({message})", status=status)
+    return caught.value
+
+
+@pytest.mark.parametrize("status", [401, 403])
+@pytest.mark.parametrize("token_kind", ["CI job token", "API token"])
+def test_a_refused_transfer_names_the_token_and_what_to_change(
+    status: int, token_kind: str
+) -> None:
+    refused = refused_transfer(status, token_kind)
+
+    assert isinstance(refused, AuthError) and token_kind in refused.message
+    assert "--upload-token" in refused.hint
+
+
+def test_a_404_to_the_job_token_is_the_project_hidden_from_the_job_s_user() -> None:
+    refused = refused_transfer(404, "CI job token")
+
+    assert isinstance(refused, AuthError)
+    assert "cannot see project group/p" in refused.hint and "--upload-token api" in refused.hint
+
+
+def test_a_404_to_the_api_token_is_a_missing_file_whatever_the_message_says() -> None:
+    # The API token resolved the version: GitLab's words ("Project Not Found") do not decide.
+    missing = refused_transfer(404, "API token")
+
+    assert isinstance(missing, TransferError) and not isinstance(missing, AuthError)

@@ -143,14 +143,22 @@ class TransferErrors:
     ) -> None:
         if not isinstance(error, TransferError):
             return
-        refused = error.status in (401, 403) or "Project Not Found" in error.message
-        if refused:
+        # The version was resolved with the API token, so a 404 to the job token is GitLab
+        # hiding the project from the job's user; to the API token it is a missing file.
+        job_token_hidden = error.status == 404 and self._token_kind == "CI job token"
+        if error.status in (401, 403) or job_token_hidden:
             raise AuthError(
                 f"GitLab refused the {self._token_kind} for model files ({error.status}): {error.message}",
                 hint=self._hint(error.status),
             ) from error
 
     def _hint(self, status: int) -> str:
+        if self._token_kind == "CI job token" and status == 404:
+            return (
+                f"the job's user cannot see project {self._project or 'this project'} (or the "
+                "file was deleted meanwhile); or transfer with the API token: --upload-token api "
+                "(GMR_UPLOAD_TOKEN=api)"
+            )
         if self._token_kind == "CI job token" and status == 403:
             source = self._job_project or "the job's project"
             return (
