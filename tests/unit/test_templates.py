@@ -673,6 +673,16 @@ def test_download_version_input_also_takes_latest() -> None:
     assert not re2_matches(inputs(DOWNLOAD)["version"]["regex"], "latest\n")
 
 
+def test_readme_download_example_includes_this_release_with_valid_inputs() -> None:
+    section = (ROOT / "README.md").read_text().split("### Download component", 1)[1]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    document = yaml.safe_load(block)
+    (include,) = document["include"]
+    assert include["component"] == f"{CATALOG_PROJECT}/download@{__version__}"
+    assert input_problems(include["inputs"], DOWNLOAD) == []
+    assert document["deploy"]["needs"] == [inputs(DOWNLOAD)["job-name"]["default"]]
+
+
 # --- examples and the project's pipeline -----------------------------------------------------
 
 
