@@ -10,12 +10,15 @@ sharing the cache, as on a runner.
 
 from __future__ import annotations
 
+import base64
+import re
 from pathlib import Path
 
 from tests.e2e.conftest import LOCAL_INCLUDE, PipelineRun, ProjectFactory, UserProject
 from tests.e2e.test_components import assert_succeeded, published, sha256, stored_files
 from tests.e2e.test_environments_pipeline import run_job
 from tests.gitlab_double.pytest_plugin import Double
+from tests.integration.publish.test_signing import make_keys
 
 MODEL = "churn-classifier"
 DOWNLOAD_INCLUDE = LOCAL_INCLUDE.replace("/publish@", "/download@")
@@ -136,3 +139,46 @@ def test_the_environment_input_downloads_the_version_that_environment_holds(
     assert f"Downloaded {MODEL} 1.0.0" in log and "1.0.1-rc.1" not in log, log
     assert files_under(run.artifact("download-model", "model")) == release
     assert sum(double.control.served_bytes().values()) == before, "all from the cache"
+
+
+SIGNED_PIPELINE = f"""\
+stages: [publish, download]
+
+include:
+  - component: {LOCAL_INCLUDE}
+    inputs:
+      stage: publish
+      model: {MODEL}
+      files: [model/]
+      sign: key
+  - component: {DOWNLOAD_INCLUDE}
+    inputs:
+      stage: download
+      needs: [publish-model]
+      public-key: $SIGNER_PUBLIC_KEY
+"""
+
+
+def test_with_a_public_key_only_a_version_it_signed_is_downloaded(
+    make_project: ProjectFactory, double: Double, tmp_path: Path
+) -> None:
+    """The key pair as a user keeps it: the private key as base64 in a masked variable, the
+    public key in a File-type variable (a path)."""
+    private, public = make_keys(tmp_path)
+    _, other = make_keys(tmp_path, "someone-else")
+    secret = base64.b64encode(private.read_bytes()).decode()
+    project = make_project(SIGNED_PIPELINE)
+    given = {"GMR_SIGNING_KEY_B64": secret, "SIGNER_PUBLIC_KEY": str(other)}
+    refused = project.run(variables=given)
+    assert refused.returncode != 0
+    assert re.search(r"^download-model finished in .* FAIL 5\s*$", refused.output, re.M)
+    assert not refused.artifact("download-model", "model").exists()
+
+    run = project.run("download-model", variables={**given, "SIGNER_PUBLIC_KEY": str(public)})
+    assert_succeeded(run, double)
+    version = stored_files(published(double, MODEL, "1.0.0"))
+    assert "model.sig" in version
+    assert "; signature verified, signed by key:" in run.job_log("download-model")
+    assert files_under(run.artifact("download-model", "model")) == version
+    for logged in (refused, run):
+        assert secret not in logged.everything_logged()

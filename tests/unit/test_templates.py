@@ -582,6 +582,7 @@ def test_the_script_is_gmr_download_reading_the_environment(
         True,
     )
     assert common["token_variable"] == "GMR_TOKEN"
+    assert (params["public_key"], params["identity"], params["issuer"]) == (None, None, None)
 
 
 def test_download_inputs_reach_gmr(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -592,6 +593,20 @@ def test_download_inputs_reach_gmr(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (params["dest"], params["cache_dir"]) == (Path("deploy/embedder"), Path("cache/gmr"))
     _, job = interpolated_job(DOWNLOAD, version="latest")
     assert download_parameters(monkeypatch, job["variables"])[0]["version"] == "latest"
+
+
+def test_the_signature_inputs_reach_gmr(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A key file (what a File-type variable expands to) or a keyless identity and issuer."""
+    key = tmp_path / "signer.pub.pem"
+    key.write_text("-----BEGIN PUBLIC KEY-----\n")
+    _, job = interpolated_job(DOWNLOAD, **{"public-key": "$MODEL_PUBLIC_KEY"})
+    assert job["variables"]["GMR_PUBLIC_KEY"] == "$MODEL_PUBLIC_KEY"
+    expanded = {**job["variables"], "GMR_PUBLIC_KEY": str(key)}
+    assert download_parameters(monkeypatch, expanded)[0]["public_key"] == key
+    identity = "https://gitlab.com/group/project//.gitlab-ci.yml@refs/heads/main"
+    _, job = interpolated_job(DOWNLOAD, identity=identity, issuer="https://gitlab.com")
+    params, _ = download_parameters(monkeypatch, job["variables"])
+    assert (params["identity"], params["issuer"]) == (identity, "https://gitlab.com")
 
 
 def test_every_download_variable_is_one_gmr_reads(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -662,6 +677,14 @@ def test_the_cache_key_is_one_gitlab_accepts() -> None:
         ("expire-in", "", False),
         ("token-variable", "REGISTRY_TOKEN", True),
         ("token-variable", "$REGISTRY_TOKEN", False),
+        ("public-key", "", True),
+        ("public-key", "$MODEL_PUBLIC_KEY", True),
+        ("public-key", "/builds/group/project.tmp/MODEL_PUBLIC_KEY", True),
+        ("public-key", "$(cat key)", False),
+        ("identity", "https://gitlab.com/g/p//.gitlab-ci.yml@refs/tags/1.0.0", True),
+        ("identity", "a b", False),
+        ("issuer", "https://gitlab.com", True),
+        ("issuer", "https://gitlab.com; touch pwned", False),
     ],
 )
 def test_download_input_values(name: str, value: str, accepted: bool) -> None:
