@@ -9,10 +9,16 @@ from pathlib import Path
 import click
 import pytest
 
-from tests.unit.test_templates import PROMOTE, TEMPLATE, TEMPLATES, by_name, interpolated_job
+from tests.unit.test_templates import (
+    PROMOTE,
+    REPORTING_TEMPLATES,
+    TEMPLATE,
+    by_name,
+    interpolated_job,
+)
 
 
-@pytest.mark.parametrize("template", TEMPLATES, ids=by_name)
+@pytest.mark.parametrize("template", REPORTING_TEMPLATES, ids=by_name)
 def test_both_reports_are_written_and_declared(template: Path) -> None:
     _, job = interpolated_job(template)
     variables, artifacts = job["variables"], job["artifacts"]

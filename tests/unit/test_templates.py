@@ -1,4 +1,4 @@
-"""The components (publish, promote), their examples and the project's pipeline: GitLab's schema
+"""The components (publish, promote, download), their examples and the project's pipeline: GitLab's schema
 and our rules.
 
 GitLab's CI schema is the copy vendored by check-jsonschema. A component template holds two YAML
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 from collections.abc import Iterator
 from importlib import resources
@@ -22,12 +23,14 @@ import pytest
 import yaml
 
 from gitlab_model_registry import __version__, versioning
+from gitlab_model_registry.cli.lifecycle import download as download_command
 from gitlab_model_registry.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "templates" / "publish.yml"
 PROMOTE = ROOT / "templates" / "promote.yml"
-TEMPLATES = [TEMPLATE, PROMOTE]
+DOWNLOAD = ROOT / "templates" / "download.yml"
+TEMPLATES = [TEMPLATE, PROMOTE, DOWNLOAD]
 EXAMPLES = sorted((ROOT / "component" / "examples").glob("*.yml"))
 PIPELINE = ROOT / ".gitlab-ci.yml"
 CATALOG_PROJECT = "gitlab.com/gitlab-model-registry/gitlab-model-registry"
@@ -39,15 +42,20 @@ GLOBAL_KEYWORDS = {"default", "image", "services", "cache", "before_script", "af
 GLOBAL_KEYWORDS |= {"variables", "stages", "workflow", "include", "spec"}
 SCRIPT_KEYWORDS = ("script", "before_script", "after_script")
 # Where an input may appear in the jobs document: the job's name and these job keywords
-# (none of them reaches a shell); promote also chooses `when` (options) and the environment.
+# (none of them reaches a shell); promote also chooses `when` (options) and the environment,
+# download its cache and artifact paths.
 INPUT_KEYWORDS = {"stage", "image", "needs", "variables"}
 TEMPLATE_INPUT_KEYWORDS = {
     TEMPLATE: INPUT_KEYWORDS | {"extends"},  # the hidden signing template it extends
     PROMOTE: INPUT_KEYWORDS | {"when", "environment"},
+    DOWNLOAD: INPUT_KEYWORDS | {"cache", "artifacts"},
 }
 INPUT_BLOCK = re.compile(r"\$\[\[\s*inputs\.([\w-]+)\s*\]\]")
 SAMPLE_REQUIRED = {"model": "churn-classifier", "files": ["model/", "metrics.json"]}
-SAMPLE_INPUTS = {TEMPLATE: SAMPLE_REQUIRED, PROMOTE: {}}
+SAMPLE_INPUTS = {TEMPLATE: SAMPLE_REQUIRED, PROMOTE: {}, DOWNLOAD: {}}
+# The templates whose job describes the version it wrote in reports (dotenv, metrics,
+# annotations); download hands on files only.
+REPORTING_TEMPLATES = [TEMPLATE, PROMOTE]
 
 
 def load_documents(path: Path) -> list[Any]:
@@ -309,6 +317,7 @@ VERSION_STRINGS = {
     "": False,
 }
 VERSION_INPUTS = [(TEMPLATE, "version"), (PROMOTE, "version"), (PROMOTE, "to-version")]
+VERSION_INPUTS += [(DOWNLOAD, "version")]
 
 
 def re2_matches(regex: str, value: str) -> bool:
@@ -330,6 +339,8 @@ def test_components_and_cli_accept_the_same_versions(value: str) -> None:
     for template, name in VERSION_INPUTS:
         if value == "" and name == "to-version":
             continue  # empty means "not given" there: promote to the release
+        if value == "latest" and template == DOWNLOAD:
+            continue  # a version spec of `gmr download` (test_download_version_input_...)
         accepted = re2_matches(inputs(template)[name]["regex"], value)
         assert accepted is VERSION_STRINGS[value], f"{template.name} input {name}"
 
@@ -395,7 +406,7 @@ def test_token_is_named_by_an_input_never_written(template: Path) -> None:
     assert "$REGISTRY_TOKEN" not in json.dumps(job) and "glpat-" not in template.read_text()
 
 
-@pytest.mark.parametrize("template", TEMPLATES, ids=by_name)
+@pytest.mark.parametrize("template", REPORTING_TEMPLATES, ids=by_name)
 def test_dotenv_report_is_also_a_normal_artifact(template: Path) -> None:
     _, job = interpolated_job(template)
     dotenv = job["variables"]["GMR_DOTENV"]
@@ -496,6 +507,203 @@ def test_promote_dotenv_differs_from_the_publish_one() -> None:
 )
 def test_promote_input_values(name: str, value: str, accepted: bool) -> None:
     assert (value_problems(name, value, inputs(PROMOTE)[name]) == []) is accepted
+
+
+# --- the download component ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {},
+        {
+            **{"job-name": "download-embedder", "stage": "release", "needs": []},
+            **{"model": "embedder", "version": "latest", "dest": "deploy/embedder/"},
+            **{"environment": "review/$CI_COMMIT_REF_SLUG", "cache-dir": "cache/gmr"},
+            **{"expire-in": "never"},
+        },
+    ],
+    ids=["defaults", "every-kind-of-input"],
+)
+def test_download_jobs_match_gitlab_schema_once_interpolated(given: dict[str, Any]) -> None:
+    document = interpolate(jobs_document(DOWNLOAD), input_values(DOWNLOAD, **given))
+    assert schema_errors(document) == []
+
+
+def test_download_needs_no_input_and_defaults_to_the_promoted_version() -> None:
+    declared = inputs(DOWNLOAD)
+    assert {name for name, spec in declared.items() if "default" not in spec} == set()
+    defaults = {name: spec["default"] for name, spec in declared.items()}
+    assert defaults["model"] == "$MODEL_NAME" and defaults["version"] == "$MODEL_VERSION"
+    assert (defaults["environment"], defaults["dest"], defaults["cache-dir"]) == (
+        "",
+        "model",
+        ".gmr-cache",
+    )
+    assert (defaults["token-variable"], defaults["stage"]) == ("GMR_TOKEN", "deploy")
+    # The promote component's job, whose dotenv report names the promoted version.
+    assert defaults["needs"] == [inputs(PROMOTE)["job-name"]["default"]]
+    assert declared["needs"]["type"] == "array"
+
+
+def download_parameters(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What `gmr download` parses from the job's variables alone: its parameters and the
+    common options (no command line, nothing run)."""
+    for name in list(os.environ):
+        if name.startswith("GMR_") or name in {"MODEL_NAME", "MODEL_VERSION"}:
+            monkeypatch.delenv(name)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    ctx = download_command.make_context("download", [])
+    return ctx.params, ctx.meta["gmr.common"]
+
+
+def test_the_script_is_gmr_download_reading_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    name, job = interpolated_job(DOWNLOAD)
+    assert (name, job["script"]) == ("download-model", ["gmr download"])
+    variables = job["variables"]
+    assert all(isinstance(value, str) for value in variables.values())
+    assert (variables["GMR_MODEL"], variables["GMR_MODEL_VERSION"]) == (
+        "$MODEL_NAME",
+        "$MODEL_VERSION",
+    )
+    # The runner expands $MODEL_NAME/$MODEL_VERSION (the dotenv's) before gmr reads them.
+    expanded = {k: v.replace("$MODEL_NAME", "churn") for k, v in variables.items()}
+    expanded = {k: v.replace("$MODEL_VERSION", "1.0.0") for k, v in expanded.items()}
+    params, common = download_parameters(monkeypatch, expanded)
+    assert (params["model"], params["version"], params["environment"]) == ("churn", "1.0.0", None)
+    assert (params["dest"], params["cache_dir"], params["force"]) == (
+        Path("model"),
+        Path(".gmr-cache"),
+        True,
+    )
+    assert common["token_variable"] == "GMR_TOKEN"
+    assert (params["public_key"], params["identity"], params["issuer"]) == (None, None, None)
+
+
+def test_download_inputs_reach_gmr(monkeypatch: pytest.MonkeyPatch) -> None:
+    given = {"model": "embedder", "environment": "production", "dest": "deploy/embedder"}
+    _, job = interpolated_job(DOWNLOAD, **given, **{"cache-dir": "cache/gmr"})
+    params, _ = download_parameters(monkeypatch, job["variables"])
+    assert (params["model"], params["environment"]) == ("embedder", "production")
+    assert (params["dest"], params["cache_dir"]) == (Path("deploy/embedder"), Path("cache/gmr"))
+    _, job = interpolated_job(DOWNLOAD, version="latest")
+    assert download_parameters(monkeypatch, job["variables"])[0]["version"] == "latest"
+
+
+def test_the_signature_inputs_reach_gmr(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A key file (what a File-type variable expands to) or a keyless identity and issuer."""
+    key = tmp_path / "signer.pub.pem"
+    key.write_text("-----BEGIN PUBLIC KEY-----\n")
+    _, job = interpolated_job(DOWNLOAD, **{"public-key": "$MODEL_PUBLIC_KEY"})
+    assert job["variables"]["GMR_PUBLIC_KEY"] == "$MODEL_PUBLIC_KEY"
+    expanded = {**job["variables"], "GMR_PUBLIC_KEY": str(key)}
+    assert download_parameters(monkeypatch, expanded)[0]["public_key"] == key
+    identity = "https://gitlab.com/group/project//.gitlab-ci.yml@refs/heads/main"
+    _, job = interpolated_job(DOWNLOAD, identity=identity, issuer="https://gitlab.com")
+    params, _ = download_parameters(monkeypatch, job["variables"])
+    assert (params["identity"], params["issuer"]) == (identity, "https://gitlab.com")
+
+
+def test_every_download_variable_is_one_gmr_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unknown GMR_* name would be ignored by gmr without a word."""
+    read = {
+        envvar
+        for param in download_command.params
+        for envvar in ([param.envvar] if isinstance(param.envvar, str) else param.envvar or [])
+    }
+    assert set(interpolated_job(DOWNLOAD)[1]["variables"]) <= read
+
+
+def test_the_cache_follows_cache_dir_and_model_and_the_artifacts_dest() -> None:
+    _, job = interpolated_job(DOWNLOAD)
+    assert job["cache"] == {"key": "gmr-$MODEL_NAME", "paths": [".gmr-cache"]}
+    assert job["artifacts"] == {"paths": ["model"], "expire_in": "1 week"}
+    given = {"model": "embedder", "dest": "deploy/", "expire-in": "3 days"}
+    _, job = interpolated_job(DOWNLOAD, **given, **{"cache-dir": "cache/gmr"})
+    assert job["cache"] == {"key": "gmr-embedder", "paths": ["cache/gmr"]}
+    assert job["variables"]["GMR_CACHE_DIR"] == "cache/gmr"
+    assert job["artifacts"] == {"paths": ["deploy/"], "expire_in": "3 days"}
+    assert job["variables"]["GMR_DEST"] == "deploy/"
+
+
+def test_the_cache_key_is_one_gitlab_accepts() -> None:
+    """GitLab refuses a cache key containing "/" (also as %2F) or being "." or ".."; the model
+    input's regex keeps such names out of the key."""
+    spec = inputs(DOWNLOAD)["model"]
+    for model in ("churn-classifier", "$MODEL_NAME", "${MODEL_NAME}", "a.b_c"):
+        assert value_problems("model", model, spec) == []
+        key = interpolated_job(DOWNLOAD, model=model)[1]["cache"]["key"]
+        assert "/" not in key and "%2f" not in key.lower() and key not in {".", ".."}
+    for model in ("group/churn", "churn%2Fx", "a b", ""):
+        assert value_problems("model", model, spec) != []
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "accepted"),
+    [
+        ("version", "$MODEL_VERSION", True),
+        ("version", "${RC_VERSION}", True),
+        ("version", "1.4.0-rc.2", True),
+        ("version", "latest", True),
+        ("version", "Latest", False),
+        ("version", ">=1.2,<2", False),
+        ("version", "$(touch pwned)", False),
+        ("environment", "", True),
+        ("environment", "review/$CI_COMMIT_REF_SLUG", True),
+        ("environment", "a; touch pwned", False),
+        ("dest", "model", True),
+        ("dest", "deploy/model/", True),
+        ("dest", ".model", True),
+        ("dest", "$MODEL_DIR", True),
+        ("dest", "", False),
+        ("dest", ".", False),
+        ("dest", "./", False),
+        ("dest", "..", False),
+        ("dest", "../elsewhere", False),
+        ("dest", "a/../../b", False),
+        ("dest", "/srv/model", False),
+        ("dest", "a b", False),
+        ("cache-dir", ".gmr-cache", True),
+        ("cache-dir", "cache/gmr", True),
+        ("cache-dir", "", False),
+        ("cache-dir", "/cache", False),
+        ("expire-in", "1 week", True),
+        ("expire-in", "never", True),
+        ("expire-in", "", False),
+        ("token-variable", "REGISTRY_TOKEN", True),
+        ("token-variable", "$REGISTRY_TOKEN", False),
+        ("public-key", "", True),
+        ("public-key", "$MODEL_PUBLIC_KEY", True),
+        ("public-key", "/builds/group/project.tmp/MODEL_PUBLIC_KEY", True),
+        ("public-key", "$(cat key)", False),
+        ("identity", "https://gitlab.com/g/p//.gitlab-ci.yml@refs/tags/1.0.0", True),
+        ("identity", "a b", False),
+        ("issuer", "https://gitlab.com", True),
+        ("issuer", "https://gitlab.com; touch pwned", False),
+    ],
+)
+def test_download_input_values(name: str, value: str, accepted: bool) -> None:
+    assert (value_problems(name, value, inputs(DOWNLOAD)[name]) == []) is accepted
+
+
+def test_download_version_input_also_takes_latest() -> None:
+    assert re2_matches(inputs(DOWNLOAD)["version"]["regex"], "latest")
+    assert not re2_matches(inputs(DOWNLOAD)["version"]["regex"], "latest\n")
+
+
+def test_readme_download_example_includes_this_release_with_valid_inputs() -> None:
+    section = (ROOT / "README.md").read_text().split("### Download component", 1)[1]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    document = yaml.safe_load(block)
+    (include,) = document["include"]
+    assert include["component"] == f"{CATALOG_PROJECT}/download@{__version__}"
+    assert input_problems(include["inputs"], DOWNLOAD) == []
+    assert document["deploy"]["needs"] == [inputs(DOWNLOAD)["job-name"]["default"]]
 
 
 # --- examples and the project's pipeline -----------------------------------------------------
