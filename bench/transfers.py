@@ -204,7 +204,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gmr-bench-") as tmp:
         work = Path(tmp)
-        with running_double(work / "data", ["--token", f"{TOKEN}:api:developer"]) as base:
+        # The per-file limit is raised above the split file so that curl's one reference stream
+        # may carry it whole (gmr still splits it at --split-size).
+        limit = ["--max-file-size", str(max(args.split_mib + 1, 10 * 1024) * MIB)]
+        with running_double(work / "data", ["--token", f"{TOKEN}:api:developer", *limit]) as base:
             control = DoubleClient(base)
             if "1" in args.only:
                 landing = args.land_in or work
