@@ -2,7 +2,7 @@
 
 hashlib releases the GIL while it hashes a chunk, so one thread can digest chunk N while the
 transfer thread receives and writes chunk N+1; hashed in line, the digest costs about 0.7 s per
-GiB on top of the transfer. At most ``depth`` chunks wait, so memory stays bounded (two 4 MiB
+GiB on top of the transfer. At most ``depth`` chunks wait, so memory stays bounded (two 2 MiB
 chunks keep the hashing thread busy; more only add memory).
 """
 

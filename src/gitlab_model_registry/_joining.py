@@ -1,4 +1,5 @@
-"""A split file's parts joined into one file by the kernel, its sha256 taken beside the copy.
+"""A split file's bytes put together: parts written into their places in the file (GitLab), or
+downloaded whole and joined by the kernel, its sha256 taken beside the copy (other registries).
 
 The first part becomes the file (renamed, not copied) and the others are appended with
 ``copy_file_range``, so no byte passes through Python on the way; a thread hashes the parts in
@@ -9,10 +10,16 @@ hashed, so the disk holds the file plus about one part, never the file twice.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+
+from gitlab_model_registry._bodies import Placement
+from gitlab_model_registry.errors import IntegrityError
+from gitlab_model_registry.models import RemoteFile
+from gitlab_model_registry.split_manifest import Split
 
 #: Read size of the hashing thread.
 _READ = 4 * 1024 * 1024
@@ -97,3 +104,45 @@ def _append(source: int, out: int, at: int, size: int) -> None:
             done += os.pwrite(out, chunk, at + done)
     if done < size:
         raise OSError(f"a part is {size - done} byte(s) short of its recorded size")
+
+
+def _building(parts_dir: Path, index: int) -> Path:
+    return parts_dir / f".whole-{index}"
+
+
+def placements(splits: Sequence[Split], parts_dir: Path) -> list[tuple[RemoteFile, Placement]]:
+    """Each part's place in its file, created at its full size (sparse until written)."""
+    places = []
+    for index, split in enumerate(splits):
+        building = _building(parts_dir, index)
+        with building.open("wb") as out:
+            out.truncate(split.file.size)
+        offsets = list(itertools.accumulate((p.size for p in split.parts), initial=0))[:-1]
+        places += [(p, Placement(building, at)) for p, at in zip(split.parts, offsets, strict=True)]
+    return places
+
+
+def verify_placed(split: Split, parts_dir: Path, index: int, target: Path) -> None:
+    """The file ``placements`` made for ``split``, its parts each verified already, checked
+    as a whole, then put in place."""
+    building = _building(parts_dir, index)
+    _check_whole(split, RangeDigest([(building, 0, split.file.size)]).result())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    building.replace(target)
+
+
+def assemble(split: Split, parts_dir: Path, target: Path) -> None:
+    """Join the verified parts into ``target``, verified as a whole first (``_joining``)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    building = parts_dir / ".whole"
+    parts = [(parts_dir / part.name, part.size) for part in split.parts]
+    _check_whole(split, join(parts, building))
+    building.replace(target)
+
+
+def _check_whole(split: Split, digest: str) -> None:
+    if digest != split.file.sha256:
+        raise IntegrityError(
+            f"{split.file.name}: its reassembled parts do not match the manifest's sha256",
+            hint="the stored parts may be corrupt; publish the version again",
+        )

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gitlab_model_registry._joining import RangeDigest, join
+from gitlab_model_registry._joining import RangeDigest, assemble, placements, verify_placed
 from gitlab_model_registry.backends import Backend, EnvironmentLedger, ProgressCallback
 from gitlab_model_registry.backends._copy import copy_via_disk
 from gitlab_model_registry.errors import IntegrityError
@@ -112,16 +112,25 @@ class SplitFiles:
         raw = self.inner.list_files(mv)
         splits = [self._split(mv, raw, f) for f in files if f.parts]
         dest.mkdir(parents=True, exist_ok=True)
+        # GitLab's backend writes each part straight into its place in the file; other
+        # registries download the parts whole, which are then joined.
+        placing = getattr(self.inner, "download_into", None)
         with tempfile.TemporaryDirectory(dir=dest, prefix=".gmr-parts-") as tmp:
             plain = [f for f in files if not f.parts]
-            pieces = [p for s in splits for p in s.parts]
+            pieces = [] if placing else [p for s in splits for p in s.parts]
             jobs = [*plain, *pieces]
             self.inner.download(mv, jobs, Path(tmp), concurrency=concurrency, progress=progress)
+            if placing:
+                places = placements(splits, Path(tmp))
+                placing(mv, places, concurrency=concurrency, progress=progress)
             for file in plain:
                 (dest / file.name).parent.mkdir(parents=True, exist_ok=True)
                 (Path(tmp) / file.name).replace(dest / file.name)
-            for split in splits:
-                _assemble(split, Path(tmp), dest / split.file.name)
+            for index, split in enumerate(splits):
+                if placing:
+                    verify_placed(split, Path(tmp), index, dest / split.file.name)
+                else:
+                    assemble(split, Path(tmp), dest / split.file.name)
 
     def copy_from(
         self,
@@ -261,19 +270,6 @@ def _stored_same(stored: RemoteFile | None, part: UploadFile) -> bool:
     if stored is None or stored.sha256 is None or stored.size != part.size:
         return False
     return stored.sha256 == part_sha256(part)
-
-
-def _assemble(split: Split, parts_dir: Path, target: Path) -> None:
-    """Join the verified parts into ``target``, verified as a whole first (``_joining``)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    building = parts_dir / ".whole"
-    parts = [(parts_dir / part.name, part.size) for part in split.parts]
-    if join(parts, building) != split.file.sha256:
-        raise IntegrityError(
-            f"{split.file.name}: its reassembled parts do not match the manifest's sha256",
-            hint="the stored parts may be corrupt; publish the version again",
-        )
-    building.replace(target)
 
 
 __all__ = ["SplitFiles", "with_split_size"]

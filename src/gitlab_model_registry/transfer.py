@@ -1,6 +1,6 @@
 """Streaming, parallel file transfers over HTTP with bounded, visible retries (``retry``).
 
-Uploads stream from disk in 1 MiB chunks and downloads in 4 MiB ones (constant memory for any
+Uploads stream from disk in 1 MiB chunks and downloads in 2 MiB ones (constant memory for any
 size), hashed on the way; each retry rewinds the file. Downloads land in a ``.part`` file that is
 renamed only once its sha256 matches; a download cut off midway continues from the chunks already
 written with a ``Range`` request when the server honours it (206), and starts again otherwise.
@@ -22,6 +22,7 @@ from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
 
 from gitlab_model_registry._bodies import (
     CHUNK,
+    Placement,
     Relay,
     UploadBody,
     content_length,
@@ -46,7 +47,7 @@ from gitlab_model_registry.retry import (
     check_response,
 )
 
-__all__ = ["CHUNK", "RETRY_STATUSES", "RetryPolicy", "Transfer", "TransferError"]
+__all__ = ["CHUNK", "RETRY_STATUSES", "Placement", "RetryPolicy", "Transfer", "TransferError"]
 
 T = TypeVar("T")
 
@@ -173,7 +174,7 @@ class Transfer:
 
     def get_many(
         self,
-        jobs: Sequence[tuple[str, RemoteFile, Path]],
+        jobs: Sequence[tuple[str, RemoteFile, Path | Placement]],
         *,
         concurrency: int,
         progress: ProgressCallback | None = None,
@@ -185,30 +186,44 @@ class Transfer:
         self,
         url: str,
         file: RemoteFile,
-        dest: Path,
+        dest: Path | Placement,
         progress: ProgressCallback | None = None,
         pacer: Pacer | None = None,
     ) -> None:
-        """GET ``url`` into ``dest`` via ``dest.part``, verified against ``file.sha256``."""
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        part = dest.with_name(dest.name + ".part")
+        """GET ``url`` into ``dest`` via ``dest.part`` (or into its placement in a bigger file),
+        verified against ``file.sha256``."""
+        placed: Placement | None = None
+        final: Path | None = None
+        if isinstance(dest, Placement):
+            placed, part = dest, dest.path
+        else:
+            final, part = dest, dest.with_name(dest.name + ".part")
+            dest.parent.mkdir(parents=True, exist_ok=True)
         on_bytes = _reporter(progress, file.name, file.size)
         mismatched = False  # whether the last attempt got wrong bytes (not a broken transfer)
 
         def attempt() -> None:
             nonlocal mismatched
             mismatched = False
-            digest = self._fetch(url, file.name, part, on_bytes)
+            if placed:
+                digest = self._fetch_at(url, file, placed, on_bytes)
+            else:
+                digest = self._fetch(url, file.name, part, on_bytes)
             if file.sha256 and digest != file.sha256:
-                part.unlink()  # never resume from bytes known to be wrong
+                if placed:
+                    placed.restart()
+                else:
+                    part.unlink()  # never resume from bytes known to be wrong
                 mismatched = True
                 raise Transient(f"sha256 mismatch for {file.name}")
-            part.replace(dest)
+            if final:
+                part.replace(final)
 
         try:
             self._retrier.run(_in_slot(pacer, attempt), f"downloading {file.name}")
         except TransferError as error:
-            part.unlink(missing_ok=True)
+            if not placed:  # a placement's file is its owner's to remove
+                part.unlink(missing_ok=True)
             if mismatched:
                 raise IntegrityError(
                     error.message, hint="the stored file may be corrupt"
@@ -257,6 +272,26 @@ class Transfer:
         if expected is not None and received != expected:
             raise Transient("connection broken")  # a body shorter than its Content-Length
         return digest.hexdigest()
+
+    def _fetch_at(
+        self, url: str, file: RemoteFile, place: Placement, on_bytes: Callable[[int], None]
+    ) -> str:
+        """One GET into ``place``: continued after what earlier attempts wrote (206)."""
+        have = place.written
+        headers = {**self._headers, "Range": f"bytes={have}-"} if have else self._headers
+        with self._session.get(
+            url, headers=headers, timeout=self._timeout, verify=self._verify, stream=True
+        ) as response:
+            check_response(response, file.name)
+            if have and range_start(response) != have:
+                place.restart()  # a whole answer: start the range again
+            expected = content_length(response)
+            if expected is not None and expected != file.size - place.written:
+                raise TransferError(f"{file.name}: {expected} bytes where {file.size} were listed")
+            place.copy(response, on_bytes)
+        if place.written != file.size:
+            raise Transient("connection broken")  # a body shorter than the file
+        return place.digest.hexdigest()
 
 
 def _headers_only(request: requests.PreparedRequest) -> requests.PreparedRequest:

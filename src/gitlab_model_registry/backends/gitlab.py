@@ -49,7 +49,7 @@ from gitlab_model_registry.models import (
 from gitlab_model_registry.retry import DEFAULT_POLICY, Notify, Retrier, RetryPolicy
 from gitlab_model_registry.settings import Settings
 from gitlab_model_registry.tls import verify_setting
-from gitlab_model_registry.transfer import Transfer
+from gitlab_model_registry.transfer import Placement, Transfer
 
 
 class GitLabBackend:
@@ -215,6 +215,19 @@ class GitLabBackend:
         jobs = [(self._file_url(mv, f.name), f, dest / f.name) for f in files]
         with self._transfer_errors():
             self._transfer.get_many(jobs, concurrency=concurrency, progress=progress)
+
+    def download_into(
+        self,
+        mv: ModelVersion,
+        jobs: Sequence[tuple[RemoteFile, Placement]],
+        *,
+        concurrency: int,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        """Each file into its place in a bigger file (the parts of a split file, no join)."""
+        tasks = [(self._file_url(mv, f.name), f, place) for f, place in jobs]
+        with self._transfer_errors():
+            self._transfer.get_many(tasks, concurrency=concurrency, progress=progress)
 
     def copy_from(
         self,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from gitlab_model_registry.transfer import CHUNK
 from tests.gitlab_double.pytest_plugin import Double
 from tests.integration.publish.conftest import Gmr, writes
 
@@ -122,6 +123,37 @@ def test_a_promotion_killed_mid_part_resumes_without_copying_stored_parts_again(
     got = gmr("download", "iris", "2.0.0", "--dest", str(tmp_path / "got"))
     assert got.code == 0, got.stderr
     assert hashlib.sha256((tmp_path / "got/weights/big.bin").read_bytes()).hexdigest() == digest
+
+
+def test_a_part_cut_off_midway_continues_in_its_place_in_the_file(
+    gmr: Gmr, double: Double, tmp_path: Path
+) -> None:
+    # Two parts of two chunks each and a tail: every answer is reset after one chunk, so each
+    # part arrives in two answers, the second a Range continuing where the first one broke.
+    data = os.urandom(4 * CHUNK + 1000)
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "big.bin").write_bytes(data)
+    publish = ("publish", "iris", str(tmp_path / "model"), "--version", "1.0.0")
+    assert gmr(*publish, "--split-size", f"{2 * CHUNK}B").code == 0
+    double.control.set_faults(reset_rate=1.0, reset_after=CHUNK)
+
+    got = gmr("download", "iris", "1.0.0", "--dest", str(tmp_path / "got"))
+
+    assert got.code == 0, got.stderr
+    assert (tmp_path / "got" / "big.bin").read_bytes() == data
+    assert [p.name for p in (tmp_path / "got").iterdir()] == ["big.bin"]
+    served = {
+        path.rsplit("/", 1)[-1]: n
+        for path, n in double.control.served_bytes().items()
+        if "gmr-part" in path
+    }
+    # Each part's bytes were served once: the broken answers' chunks stayed in place.
+    assert served == {
+        "big.bin.gmr-part-00001": 2 * CHUNK,
+        "big.bin.gmr-part-00002": 2 * CHUNK,
+        "big.bin.gmr-part-00003": 1000,
+    }
+    assert "retrying downloading big.bin.gmr-part-00001" in got.stderr
 
 
 @pytest.mark.parametrize("damage", ["missing", "corrupt"])
