@@ -74,16 +74,7 @@ def test_a_publish_killed_mid_part_resumes_without_sending_stored_parts_again(
     root, _ = big_model
     args = ("publish", "iris", str(root), "--version", "1.0.0", "--split-size", "1MiB")
     # The third part's PUT hangs for 30 s: the publish is killed while it is on the wire.
-    double.control.set_faults(latency_ms=30_000, fault_path="part-00003")
-    proc = gmr.start(*args, "--concurrency", "1")
-    deadline = time.monotonic() + 60
-    while not any("part-00002" in r["path"] for r in writes(double)):
-        assert time.monotonic() < deadline and proc.poll() is None
-        time.sleep(0.1)
-    time.sleep(0.5)
-    proc.kill()
-    proc.wait(timeout=10)
-    double.control.set_faults(latency_ms=0, fault_path="")
+    _kill_during_part_3(gmr, double, *args, "--concurrency", "1")
     before = len(writes(double))
 
     resumed = gmr(*args)
@@ -100,18 +91,10 @@ def test_a_promotion_killed_mid_part_resumes_without_copying_stored_parts_again(
     root, digest = big_model
     publish = ("publish", "iris", str(root), "--version", "1.0.0", "--split-size", "1MiB")
     assert gmr(*publish).code == 0
-    before = len(writes(double))
     # The third part's copy hangs for 30 s: the promotion is killed while it is on the wire.
-    double.control.set_faults(latency_ms=30_000, fault_path="part-00003")
-    proc = gmr.start("promote", "iris", "1.0.0", "--to", "2.0.0", "--concurrency", "1")
-    deadline = time.monotonic() + 60
-    while not any("part-00002" in r["path"] for r in writes(double)[before:]):
-        assert time.monotonic() < deadline and proc.poll() is None
-        time.sleep(0.1)
-    time.sleep(0.5)
-    proc.kill()
-    proc.wait(timeout=10)
-    double.control.set_faults(latency_ms=0, fault_path="")
+    _kill_during_part_3(
+        gmr, double, "promote", "iris", "1.0.0", "--to", "2.0.0", "--concurrency", "1"
+    )
     before = len(writes(double))
 
     resumed = gmr("promote", "iris", "1.0.0", "--to", "2.0.0")
@@ -173,6 +156,21 @@ def test_a_missing_or_corrupt_part_is_refused_with_nothing_written(
     assert got.code != 0 and "big.bin" in got.stderr, got.stderr
     assert not (tmp_path / "got").exists() or not any((tmp_path / "got").iterdir())
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".got")] == []
+
+
+def _kill_during_part_3(gmr: Gmr, double: Double, *args: str) -> None:
+    """Run gmr with part 3's request hanging; kill it once part 2 was written."""
+    before = len(writes(double))
+    double.control.set_faults(latency_ms=30_000, fault_path="part-00003")
+    proc = gmr.start(*args)
+    deadline = time.monotonic() + 60
+    while not any("part-00002" in r["path"] for r in writes(double)[before:]):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.kill()
+    proc.wait(timeout=10)
+    double.control.set_faults(latency_ms=0, fault_path="")
 
 
 def _drop_part(double: Double, name: str) -> None:
