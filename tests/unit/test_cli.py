@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -197,3 +199,29 @@ def test_reader_usage_errors_exit_2_before_any_request(
 
     assert code == 2, err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+EXIT_WITH_AN_OPEN_POOL = """
+import atexit, sys
+from concurrent.futures import ThreadPoolExecutor
+from gitlab_model_registry.cli import _exit_now
+
+pool = ThreadPoolExecutor(max_workers=2)  # never shut down, as MLflow leaves its artifact pool
+pool.submit(print, "job ran", file=sys.stderr).result()
+atexit.register(print, "atexit ran", file=sys.stderr)
+print("data", end="")  # buffered: the exit must flush it
+_exit_now(3)
+"""
+
+
+def test_the_fast_exit_stops_an_open_thread_pool_runs_atexit_and_flushes() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", EXIT_WITH_AN_OPEN_POOL],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+    assert done.returncode == 3, done.stderr
+    assert done.stdout == "data"
+    assert done.stderr.splitlines() == ["job ran", "atexit ran"]

@@ -119,9 +119,10 @@ def run() -> None:
 
 
 def _exit_now(code: int) -> None:
-    for thread in threading.enumerate():
-        if thread is not threading.current_thread() and not thread.daemon:
-            thread.join()
+    # What the interpreter does first at exit: thread-pool exit hooks tell idle workers to stop
+    # (a pool left open, as MLflow's artifact pool is, would be joined forever otherwise), then
+    # every non-daemon thread is joined.
+    threading._shutdown()  # type: ignore[attr-defined]
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
