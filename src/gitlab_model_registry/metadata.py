@@ -9,9 +9,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
 
@@ -26,6 +24,9 @@ MAX_BATCH_METRICS = 1000
 MAX_BATCH_ENTITIES = 1000
 
 _EXTENSIONS = (".json", ".yaml", ".yml")
+
+if TYPE_CHECKING:
+    import yaml
 
 PathLike = str | os.PathLike[str]
 
@@ -83,6 +84,8 @@ def _decode(path: Path, shown: str, text: str) -> object:
         except json.JSONDecodeError as error:
             where = f"line {error.lineno}, column {error.colno}: {error.msg}"
             raise UsageError(f"{shown} is not valid JSON ({where}): fix the file") from None
+    import yaml  # here: most commands never read YAML, and importing it costs 50 ms of start-up
+
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as error:
