@@ -18,6 +18,7 @@ from gitlab_model_registry import (
     metadata,
     selection,
     signing,
+    sizes,
     split_manifest,
     splitting,
     versioning,
@@ -220,7 +221,7 @@ def _split_size_problems(split_size: int | None, limit: int | None) -> list[str]
         return ["--split-size must be at least 1 byte"]
     if limit is not None and size > limit:
         return [
-            f"--split-size {files.human_size(size)} is over the {files.human_size(limit)} limit "
+            f"--split-size {sizes.human_size(size)} is over the {sizes.human_size(limit)} limit "
             "per file (--max-file-size): choose a smaller --split-size"
         ]
     return []
@@ -321,7 +322,7 @@ def _upload(
     observer.transfer(len(todo), sum(f.size for f in todo))
     uploaded = backend.upload(mv, todo, concurrency=concurrency, progress=observer.progress)
     for remote in uploaded:
-        observer.log(f"{remote.name}: {files.human_size(remote.size)}, sha256 {remote.sha256}")
+        observer.log(f"{remote.name}: {sizes.human_size(remote.size)}, sha256 {remote.sha256}")
     return tuple(uploaded), tuple(skipped)
 
 
@@ -335,7 +336,7 @@ def _default_description(ci: CiContext) -> str:
 def _plan_line(plan: PublishPlan) -> str:
     model = "new model" if plan.create_model else "existing model"
     action = "resuming" if plan.resume else "creating"
-    size = files.human_size(sum(f.size for f in plan.files))
+    size = sizes.human_size(sum(f.size for f in plan.files))
     return (
         f"{model} {plan.model}: {action} version {plan.version} on {plan.backend}; "
         f"{len(plan.files)} file(s), {size}; {len(plan.params)} param(s), {len(plan.metrics)} metric(s)"

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from gitlab_model_registry.console_environments import deployment_line
-from gitlab_model_registry.files import human_size
 from gitlab_model_registry.models import ModelVersion, PublishResult
+from gitlab_model_registry.sizes import human_size
 
 if TYPE_CHECKING:
     from gitlab_model_registry.progress_bar import TerminalBar

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gitlab_model_registry import files
+from gitlab_model_registry import files, sizes
 from gitlab_model_registry.errors import UsageError
 from gitlab_model_registry.files import CHUNK_SIZE, HashingReader, InvalidSelection
 
@@ -294,7 +294,7 @@ def test_every_problem_is_collected_and_summarised(tmp_path: Path) -> None:
     ],
 )
 def test_human_size(size: int, text: str) -> None:
-    assert files.human_size(size) == text
+    assert sizes.human_size(size) == text
 
 
 @pytest.fixture

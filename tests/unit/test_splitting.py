@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from gitlab_model_registry.errors import IntegrityError
-from gitlab_model_registry.files import parse_size
 from gitlab_model_registry.models import RemoteFile, UploadFile
+from gitlab_model_registry.sizes import parse_size
 from gitlab_model_registry.split_manifest import (
     Split,
     parse_manifest,

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from gitlab_model_registry import api, files
+from gitlab_model_registry import api, files, sizes
 from gitlab_model_registry.cli import report as report_cli
 from gitlab_model_registry.cli._context import (
     CONCURRENCY,
@@ -41,7 +41,7 @@ class Size(click.ParamType):  # type: ignore[type-arg]
         if isinstance(value, int):
             return value
         try:
-            size = files.parse_size(str(value))
+            size = sizes.parse_size(str(value))
         except ValueError as error:
             self.fail(str(error), param, ctx)
         if size < 1:
