@@ -1,6 +1,7 @@
-"""The bodies ``transfer`` streams: an upload's file, a relayed GET, and a download into its
-``.part`` file or into its ``Placement`` in a bigger one (where a resumed answer starts, the
-digest of the bytes already there, the copy that hashes beside the transfer).
+"""The bodies ``transfer`` streams: an upload's file (counted and hashed as it is read, rewound
+before each retry), a relayed GET, and a download into its ``.part`` file or into its
+``Placement`` in a bigger one (where a resumed answer starts, the digest of the bytes already
+there, the copy that hashes beside the transfer).
 
 The requests themselves, their retries and their verification are ``transfer``'s.
 """
@@ -8,6 +9,7 @@ The requests themselves, their retries and their verification are ``transfer``'s
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ import requests
 
 from gitlab_model_registry._digesting import BackgroundDigest
 from gitlab_model_registry._threads import check_cancelled
-from gitlab_model_registry.files import HashingReader
+from gitlab_model_registry.files import CHUNK_SIZE
 
 #: Response bodies are read, hashed and written in 2 MiB chunks (constant memory for any size).
 #: Measured on 1 GiB downloads (bench/README.md): 2 and 4 MiB reads take about a third less
@@ -27,6 +29,59 @@ from gitlab_model_registry.files import HashingReader
 CHUNK = 2 * 1024 * 1024
 
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-\d+/(\d+|\*)$")
+
+
+class HashingReader:
+    """A file body for a streaming PUT: counts and sha256-hashes the bytes as they are read.
+
+    ``len()`` is the file size, so HTTP clients send Content-Length instead of chunking;
+    ``rewind()`` restarts from byte 0 with a fresh hash (before each retry).
+    """
+
+    def __init__(
+        self,
+        file: BinaryIO,
+        size: int | None = None,
+        on_progress: Callable[[int], None] | None = None,
+        offset: int = 0,
+    ) -> None:
+        """``offset`` and ``size``: read that range only (a part of a split file)."""
+        self._file, self._offset = file, offset
+        self._size = os.fstat(file.fileno()).st_size - offset if size is None else size
+        self._on_progress = on_progress
+        self._hash = hashlib.sha256()
+        self.bytes_read = 0
+
+    def read(self, n: int | None = -1) -> bytes:
+        left = self._size - self.bytes_read
+        data = self._file.read(left if n is None or n < 0 else min(n, left))
+        if data:
+            self._hash.update(data)
+            self.bytes_read += len(data)
+            if self._on_progress is not None:
+                self._on_progress(self.bytes_read)
+        return data
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self.read(CHUNK_SIZE):
+            check_cancelled()  # an interrupted command stops its uploads between chunks
+            yield chunk
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __bool__(self) -> bool:
+        # An empty file is still a body; without this, len() == 0 would make it falsy.
+        return True
+
+    def rewind(self) -> None:
+        self._file.seek(self._offset)
+        self._hash = hashlib.sha256()
+        self.bytes_read = 0
+
+    def hexdigest(self) -> str:
+        """sha256 of the bytes read since the start or the last rewind."""
+        return self._hash.hexdigest()
 
 
 class UploadBody:

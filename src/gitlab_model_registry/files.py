@@ -1,5 +1,5 @@
 """Local files: turn the PATHs given to publish into UploadFiles, validating everything before
-anything remote happens; and the rewindable, hashing stream an upload reads from."""
+anything remote happens; and a file's sha256."""
 
 from __future__ import annotations
 
@@ -8,11 +8,9 @@ import os
 import re
 import stat
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
 
-from ._threads import check_cancelled
 from .errors import LocalProblems
 from .models import UploadFile
 from .selection import DEFAULT_RULES, Rules
@@ -227,59 +225,6 @@ def output_dir_problems(path: Path, flag: str) -> list[str]:
 def _show(path: Path) -> str:
     # repr keeps a message on one line whatever characters a file name holds.
     return repr(os.fspath(path))
-
-
-class HashingReader:
-    """A file body for a streaming PUT: counts and sha256-hashes the bytes as they are read.
-
-    ``len()`` is the file size, so HTTP clients send Content-Length instead of chunking;
-    ``rewind()`` restarts from byte 0 with a fresh hash (before each retry).
-    """
-
-    def __init__(
-        self,
-        file: BinaryIO,
-        size: int | None = None,
-        on_progress: Callable[[int], None] | None = None,
-        offset: int = 0,
-    ) -> None:
-        """``offset`` and ``size``: read that range only (a part of a split file)."""
-        self._file, self._offset = file, offset
-        self._size = os.fstat(file.fileno()).st_size - offset if size is None else size
-        self._on_progress = on_progress
-        self._hash = hashlib.sha256()
-        self.bytes_read = 0
-
-    def read(self, n: int | None = -1) -> bytes:
-        left = self._size - self.bytes_read
-        data = self._file.read(left if n is None or n < 0 else min(n, left))
-        if data:
-            self._hash.update(data)
-            self.bytes_read += len(data)
-            if self._on_progress is not None:
-                self._on_progress(self.bytes_read)
-        return data
-
-    def __iter__(self) -> Iterator[bytes]:
-        while chunk := self.read(CHUNK_SIZE):
-            check_cancelled()  # an interrupted command stops its uploads between chunks
-            yield chunk
-
-    def __len__(self) -> int:
-        return self._size
-
-    def __bool__(self) -> bool:
-        # An empty file is still a body; without this, len() == 0 would make it falsy.
-        return True
-
-    def rewind(self) -> None:
-        self._file.seek(self._offset)
-        self._hash = hashlib.sha256()
-        self.bytes_read = 0
-
-    def hexdigest(self) -> str:
-        """sha256 of the bytes read since the start or the last rewind."""
-        return self._hash.hexdigest()
 
 
 def sha256_file(path: str | os.PathLike[str], chunk: int = CHUNK_SIZE) -> str:

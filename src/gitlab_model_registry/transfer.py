@@ -22,6 +22,7 @@ from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
 
 from gitlab_model_registry._bodies import (
     CHUNK,
+    HashingReader,
     Placement,
     Relay,
     UploadBody,
@@ -32,7 +33,6 @@ from gitlab_model_registry._bodies import (
 )
 from gitlab_model_registry._threads import parallel
 from gitlab_model_registry.errors import IntegrityError
-from gitlab_model_registry.files import HashingReader
 from gitlab_model_registry.models import RemoteFile, UploadFile
 from gitlab_model_registry.observer import ProgressCallback
 from gitlab_model_registry.pacing import BIG_FILE, Pacer, big_first, streams

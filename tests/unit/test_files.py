@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from gitlab_model_registry import files, sizes
+from gitlab_model_registry._bodies import HashingReader
 from gitlab_model_registry.errors import UsageError
-from gitlab_model_registry.files import CHUNK_SIZE, HashingReader, InvalidSelection
+from gitlab_model_registry.files import CHUNK_SIZE, InvalidSelection
 
 MiB = 1024 * 1024
 
