@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from gitlab_model_registry.console import Console, dotenv_values, use_color, write_dotenv
+from gitlab_model_registry.console import Console, use_color
+from gitlab_model_registry.console_results import dotenv_values, write_dotenv
 from gitlab_model_registry.models import ModelVersion
 
 MIB = 1024 * 1024

@@ -23,7 +23,7 @@ from gitlab_model_registry.cli._context import (
     required_model,
 )
 from gitlab_model_registry.cli._signing import verifier, verify_options
-from gitlab_model_registry.console import (
+from gitlab_model_registry.console_results import (
     dotenv_values,
     render_download,
     render_promote,

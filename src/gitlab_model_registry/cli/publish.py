@@ -23,7 +23,7 @@ from gitlab_model_registry.cli._context import (
     required_model,
 )
 from gitlab_model_registry.cli._signing import sign_options, signer
-from gitlab_model_registry.console import dotenv_values, render_publish, write_dotenv
+from gitlab_model_registry.console_results import dotenv_values, render_publish, write_dotenv
 from gitlab_model_registry.errors import Problems, UsageError
 from gitlab_model_registry.mr_report import ReportRequest
 from gitlab_model_registry.pacing import AUTO
