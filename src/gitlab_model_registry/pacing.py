@@ -17,12 +17,18 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
+
+from gitlab_model_registry._threads import parallel
+from gitlab_model_registry.retry import Transient
 
 #: ``concurrency`` value meaning "choose from the files".
 AUTO = 0
 BIG_FILE = 16 * 1024 * 1024
 BIG_STREAMS = 4
 SMALL_STREAMS = 16
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -87,3 +93,45 @@ class Pacer:
                 self.limit += 1
                 self._successes = 0
                 self._changed.notify_all()
+
+
+def run_paced(
+    jobs: Sequence[Callable[..., T]],
+    sizes: Sequence[int],
+    plan: Streams,
+    notify: Callable[[str], None] | None = None,
+) -> list[T]:
+    """Run ``job(pacer=...)`` for each file, big ones first and at most ``plan.big`` at a time;
+    the results in the order of ``jobs``."""
+    pacer = Pacer(plan.threads, notify)
+    big = threading.BoundedSemaphore(plan.big)
+
+    def run(job: Callable[..., T], size: int) -> T:
+        if size < BIG_FILE or plan.big >= plan.threads:
+            return job(pacer=pacer)
+        with big:
+            return job(pacer=pacer)
+
+    order = big_first(sizes)
+    done = parallel([partial(run, jobs[i], sizes[i]) for i in order], plan.threads)
+    results: dict[int, T] = dict(zip(order, done, strict=True))
+    return [results[i] for i in range(len(jobs))]
+
+
+def in_slot(pacer: Pacer | None, attempt: Callable[[], T]) -> Callable[[], T]:
+    """``attempt`` holding a pacer slot; a 429 lowers the limit before the retry waits."""
+    if pacer is None:
+        return attempt
+
+    def paced() -> T:
+        with pacer.slot():
+            try:
+                result = attempt()
+            except Transient as error:
+                if error.status == 429:
+                    pacer.throttled()
+                raise
+        pacer.succeeded()
+        return result
+
+    return paced

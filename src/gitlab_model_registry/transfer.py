@@ -10,7 +10,6 @@ redirect leaves the host (object storage), and nothing here adds it back.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -31,11 +30,10 @@ from gitlab_model_registry._bodies import (
     prefix_digest,
     range_start,
 )
-from gitlab_model_registry._threads import parallel
 from gitlab_model_registry.errors import IntegrityError
 from gitlab_model_registry.models import RemoteFile, UploadFile
 from gitlab_model_registry.observer import ProgressCallback
-from gitlab_model_registry.pacing import BIG_FILE, Pacer, big_first, streams
+from gitlab_model_registry.pacing import Pacer, in_slot, run_paced, streams
 from gitlab_model_registry.retry import (
     DEFAULT_POLICY,
     RETRY_STATUSES,
@@ -119,7 +117,7 @@ class Transfer:
                 check_response(response, file.remote_name)
                 return reader.hexdigest()
 
-            return self._retrier.run(_in_slot(pacer, attempt), f"uploading {file.remote_name}")
+            return self._retrier.run(in_slot(pacer, attempt), f"uploading {file.remote_name}")
 
     def copy_many(
         self,
@@ -170,7 +168,7 @@ class Transfer:
                 raise Transient(f"sha256 mismatch for {file.name}")
             return relay.hexdigest()
 
-        return self._retrier.run(_in_slot(pacer, attempt), f"copying {file.name}")
+        return self._retrier.run(in_slot(pacer, attempt), f"copying {file.name}")
 
     def get_many(
         self,
@@ -220,7 +218,7 @@ class Transfer:
                 part.replace(final)
 
         try:
-            self._retrier.run(_in_slot(pacer, attempt), f"downloading {file.name}")
+            self._retrier.run(in_slot(pacer, attempt), f"downloading {file.name}")
         except TransferError as error:
             if not placed:  # a placement's file is its owner's to remove
                 part.unlink(missing_ok=True)
@@ -233,25 +231,13 @@ class Transfer:
     def _paced(
         self, jobs: Sequence[Callable[..., T]], sizes: Sequence[int], concurrency: int
     ) -> list[T]:
-        """Run ``job(pacer=...)`` for each file, big ones first and at most ``big`` at a time."""
+        """Run ``job(pacer=...)`` for each file (``run_paced``), a pooled connection per thread."""
         plan = streams(sizes, concurrency)
         if plan.threads > self._connections:  # requests keeps 10 a host: one per thread
             self._connections = plan.threads
             for prefix in ("https://", "http://"):
                 self._session.mount(prefix, HTTPAdapter(pool_maxsize=plan.threads))
-        pacer = Pacer(plan.threads, self._notify)
-        big = threading.BoundedSemaphore(plan.big)
-
-        def run(job: Callable[..., T], size: int) -> T:
-            if size < BIG_FILE or plan.big >= plan.threads:
-                return job(pacer=pacer)
-            with big:
-                return job(pacer=pacer)
-
-        order = big_first(sizes)
-        done = parallel([partial(run, jobs[i], sizes[i]) for i in order], plan.threads)
-        results: dict[int, T] = dict(zip(order, done, strict=True))
-        return [results[i] for i in range(len(jobs))]
+        return run_paced(jobs, sizes, plan, self._notify)
 
     def _fetch(self, url: str, name: str, part: Path, on_bytes: Callable[[int], None]) -> str:
         """One GET into ``part``: continued from its current size if the server answers 206."""
@@ -298,25 +284,6 @@ def _headers_only(request: requests.PreparedRequest) -> requests.PreparedRequest
     """The session's auth: the request as it is. Without an auth of its own, requests lets a
     ~/.netrc entry for the host replace the ``Authorization`` header (git users keep them)."""
     return request
-
-
-def _in_slot(pacer: Pacer | None, attempt: Callable[[], T]) -> Callable[[], T]:
-    """``attempt`` holding a pacer slot; a 429 lowers the limit before the retry waits."""
-    if pacer is None:
-        return attempt
-
-    def paced() -> T:
-        with pacer.slot():
-            try:
-                result = attempt()
-            except Transient as error:
-                if error.status == 429:
-                    pacer.throttled()
-                raise
-        pacer.succeeded()
-        return result
-
-    return paced
 
 
 def _reporter(progress: ProgressCallback | None, name: str, total: int) -> Callable[[int], None]:
