@@ -19,17 +19,8 @@ from typing import TypeVar
 import requests
 from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
 
-from gitlab_model_registry._bodies import (
-    CHUNK,
-    HashingReader,
-    Placement,
-    Relay,
-    UploadBody,
-    content_length,
-    copy_body,
-    prefix_digest,
-    range_start,
-)
+from gitlab_model_registry._bodies import CHUNK, HashingReader, Placement, Relay, UploadBody
+from gitlab_model_registry._fetching import Fetcher
 from gitlab_model_registry.errors import IntegrityError
 from gitlab_model_registry.models import RemoteFile, UploadFile
 from gitlab_model_registry.observer import ProgressCallback
@@ -66,6 +57,7 @@ class Transfer:
         self._timeout, self._verify = timeout, verify
         self._retrier = Retrier(policy, sleep=sleep, notify=notify)
         self._notify, self._connections = notify, DEFAULT_POOLSIZE
+        self._fetcher = Fetcher(session, headers, timeout, verify)
         if (
             "Authorization" in headers
         ):  # else a ~/.netrc entry is the credential, as requests has it
@@ -204,9 +196,9 @@ class Transfer:
             nonlocal mismatched
             mismatched = False
             if placed:
-                digest = self._fetch_at(url, file, placed, on_bytes)
+                digest = self._fetcher.fetch_at(url, file, placed, on_bytes)
             else:
-                digest = self._fetch(url, file.name, part, on_bytes)
+                digest = self._fetcher.fetch(url, file.name, part, on_bytes)
             if file.sha256 and digest != file.sha256:
                 if placed:
                     placed.restart()
@@ -238,46 +230,6 @@ class Transfer:
             for prefix in ("https://", "http://"):
                 self._session.mount(prefix, HTTPAdapter(pool_maxsize=plan.threads))
         return run_paced(jobs, sizes, plan, self._notify)
-
-    def _fetch(self, url: str, name: str, part: Path, on_bytes: Callable[[int], None]) -> str:
-        """One GET into ``part``: continued from its current size if the server answers 206."""
-        have = part.stat().st_size if part.exists() else 0
-        headers = {**self._headers, "Range": f"bytes={have}-"} if have else self._headers
-        with self._session.get(
-            url, headers=headers, timeout=self._timeout, verify=self._verify, stream=True
-        ) as response:
-            if have and response.status_code == 416:
-                part.unlink()  # the part file is not a prefix of this file: start again
-                raise Transient("range not satisfiable")
-            check_response(response, name)
-            resumed = have > 0 and range_start(response) == have
-            with part.open("r+b" if resumed else "wb") as out:
-                digest, done = prefix_digest(out, have if resumed else 0)
-                expected = content_length(response)
-                received = copy_body(response, out, digest, done, on_bytes) - done
-        if expected is not None and received != expected:
-            raise Transient("connection broken")  # a body shorter than its Content-Length
-        return digest.hexdigest()
-
-    def _fetch_at(
-        self, url: str, file: RemoteFile, place: Placement, on_bytes: Callable[[int], None]
-    ) -> str:
-        """One GET into ``place``: continued after what earlier attempts wrote (206)."""
-        have = place.written
-        headers = {**self._headers, "Range": f"bytes={have}-"} if have else self._headers
-        with self._session.get(
-            url, headers=headers, timeout=self._timeout, verify=self._verify, stream=True
-        ) as response:
-            check_response(response, file.name)
-            if have and range_start(response) != have:
-                place.restart()  # a whole answer: start the range again
-            expected = content_length(response)
-            if expected is not None and expected != file.size - place.written:
-                raise TransferError(f"{file.name}: {expected} bytes where {file.size} were listed")
-            place.copy(response, on_bytes)
-        if place.written != file.size:
-            raise Transient("connection broken")  # a body shorter than the file
-        return place.digest.hexdigest()
 
 
 def _headers_only(request: requests.PreparedRequest) -> requests.PreparedRequest:
