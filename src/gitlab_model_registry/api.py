@@ -6,13 +6,12 @@ log lines leave through an ``Observer`` that the CLI renders.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gitlab_model_registry import (
-    __version__,
+    _claiming,
     catalog,
     files,
     metadata,
@@ -29,7 +28,6 @@ from gitlab_model_registry.errors import (
     Interrupted,
     Problems,
     UsageError,
-    VersionTakenError,
 )
 from gitlab_model_registry.models import (
     CiContext,
@@ -42,9 +40,6 @@ from gitlab_model_registry.models import (
 )
 from gitlab_model_registry.observer import NULL_OBSERVER, Observer
 
-#: How many times a lost race for a bumped version is recomputed before giving up.
-MAX_VERSION_ATTEMPTS = 20
-PUBLISH_ID_TAG = "gmr.publish_id"
 #: GitLab's limit on model and version descriptions.
 MAX_DESCRIPTION = 10_000
 
@@ -76,11 +71,12 @@ def next_version(backend: Backend, request: PublishRequest, ci: CiContext) -> st
     """The version ``publish`` would create now (or resume); writes nothing."""
     _check_version_request(request, ci)
     existing = backend.list_versions(request.model)
-    resumable = _resumable(existing, ci)
+    resumable = _claiming.resumable(existing, ci)
     if resumable:
         return resumable.version
-    version = _choose(request, ci, existing)
-    _incomplete(backend, request.model, version, existing)  # a complete one: exit 5, as publish
+    version = _claiming.choose(request, ci, existing)
+    # a version that exists and is complete: exit 5, as publish
+    _claiming.incomplete(backend, request.model, version, existing)
     return version
 
 
@@ -98,9 +94,9 @@ def publish(
     with observer.phase("resolve", "Resolving model and version"):
         model = backend.get_model(request.model)
         existing = backend.list_versions(request.model) if model else []
-        resumable = _resumable(existing, ci)
-        version = resumable.version if resumable else _choose(request, ci, existing)
-        resumable = resumable or _incomplete(backend, request.model, version, existing)
+        resumable = _claiming.resumable(existing, ci)
+        version = resumable.version if resumable else _claiming.choose(request, ci, existing)
+        resumable = resumable or _claiming.incomplete(backend, request.model, version, existing)
         plan = PublishPlan(
             backend=backend.describe(),
             model=request.model,
@@ -137,7 +133,7 @@ def _write(
     with observer.phase("create", "Creating the model version"):
         if plan.create_model:
             backend.create_model(request.model, "")
-        mv = resumable or _create_version(backend, request, ci, plan.version, observer)
+        mv = resumable or _claiming.create_version(backend, request, ci, plan.version, observer)
     with observer.phase("upload", f"Uploading {len(plan.files)} file(s)"):
         uploaded, skipped = _upload(
             backend, mv, plan.files, request.concurrency, observer, resign=bool(request.signer)
@@ -162,22 +158,6 @@ def _write(
         observer.log(f"{mv.model} {mv.version} is complete")
     mv = replace(mv, package_url=backend.package_url(mv), complete=True)
     return PublishResult(plan=plan, model_version=mv, uploaded=uploaded, skipped=skipped)
-
-
-def _incomplete(
-    backend: Backend, model: str, version: str, existing: Sequence[ModelVersion]
-) -> ModelVersion | None:
-    """An explicit version that exists: resumed if its publish never finished, else a conflict."""
-    found = next((mv for mv in existing if mv.version == version), None)
-    if found is None:
-        return None
-    found = backend.get_version(model, version) or found
-    if catalog.with_status(backend, found).complete:
-        raise ConflictError(
-            f"version {version} of {model} already exists",
-            hint="publish a new version (--bump) or choose another --version",
-        )
-    return found
 
 
 def check_publish(
@@ -237,57 +217,6 @@ def _check_version_request(request: PublishRequest, ci: CiContext) -> None:
         )
 
 
-def _choose(request: PublishRequest, ci: CiContext, existing: Sequence[ModelVersion]) -> str:
-    semvers = [v.version for v in existing]
-    return versioning.choose(request.version, request.bump, ci, semvers, request.prerelease_label)
-
-
-def _resumable(existing: Sequence[ModelVersion], ci: CiContext) -> ModelVersion | None:
-    """The version this same CI job (same pipeline, same job name) created before a retry."""
-    if not (ci.pipeline_id and ci.job_name):
-        return None
-    for mv in existing:
-        tags = mv.tags
-        if tags.get("ci.pipeline_id") == ci.pipeline_id and tags.get("ci.job_name") == ci.job_name:
-            return mv
-    return None
-
-
-def _create_version(
-    backend: Backend, request: PublishRequest, ci: CiContext, version: str, observer: Observer
-) -> ModelVersion:
-    publish_id = uuid.uuid4().hex
-    tags = {**catalog.ci_tags(ci), PUBLISH_ID_TAG: publish_id, **catalog.completion_tags()}
-    description = request.description or _default_description(ci)
-    bumped = request.version in (None, versioning.AUTO) and not _pinned_by_ci(request, ci)
-    for _ in range(MAX_VERSION_ATTEMPTS):
-        try:
-            return backend.create_version(request.model, version, description, tags)
-        except VersionTakenError:
-            mine = backend.get_version(request.model, version)
-            if mine and mine.tags.get(PUBLISH_ID_TAG) == publish_id:
-                return mine  # our own create succeeded; its answer was lost and retried
-            if not bumped:
-                raise ConflictError(
-                    f"version {version} of {request.model} already exists",
-                    hint="publish a new version (--bump) or choose another --version",
-                ) from None
-            taken = version
-            version = _choose(request, ci, backend.list_versions(request.model))
-            observer.log(
-                f"version {taken} was taken by a concurrent publish; retrying as {version}"
-            )
-    raise ConflictError(
-        f"could not claim a version of {request.model} after {MAX_VERSION_ATTEMPTS} attempts",
-        hint="too many concurrent publishers; re-run the job",
-    )
-
-
-def _pinned_by_ci(request: PublishRequest, ci: CiContext) -> bool:
-    """A tag pipeline with ``--version auto`` publishes exactly the tag: no retrying elsewhere."""
-    return request.version == versioning.AUTO and bool(ci.commit_tag)
-
-
 def _upload(
     backend: Backend,
     mv: ModelVersion,
@@ -324,13 +253,6 @@ def _upload(
     for remote in uploaded:
         observer.log(f"{remote.name}: {sizes.human_size(remote.size)}, sha256 {remote.sha256}")
     return tuple(uploaded), tuple(skipped)
-
-
-def _default_description(ci: CiContext) -> str:
-    if not ci.in_ci:
-        return f"Published with gitlab-model-registry {__version__}"
-    commit = ci.commit_sha[:8] or "unknown commit"
-    return f"Published by CI job {ci.job_name or ci.job_id} ({ci.job_url or ci.job_id}) at {commit}"
 
 
 def _plan_line(plan: PublishPlan) -> str:
