@@ -12,6 +12,7 @@ from pathlib import Path
 
 from gitlab_model_registry import (
     _claiming,
+    _uploading,
     catalog,
     files,
     metadata,
@@ -24,7 +25,6 @@ from gitlab_model_registry import (
 )
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.errors import (
-    ConflictError,
     Interrupted,
     Problems,
     UsageError,
@@ -34,7 +34,6 @@ from gitlab_model_registry.models import (
     ModelVersion,
     PublishPlan,
     PublishResult,
-    RemoteFile,
     RunData,
     UploadFile,
 )
@@ -135,7 +134,7 @@ def _write(
             backend.create_model(request.model, "")
         mv = resumable or _claiming.create_version(backend, request, ci, plan.version, observer)
     with observer.phase("upload", f"Uploading {len(plan.files)} file(s)"):
-        uploaded, skipped = _upload(
+        uploaded, skipped = _uploading.upload(
             backend, mv, plan.files, request.concurrency, observer, resign=bool(request.signer)
         )
     signer_tags = {}
@@ -215,44 +214,6 @@ def _check_version_request(request: PublishRequest, ci: CiContext) -> None:
             f"the description has {len(request.description)} characters",
             hint=f"GitLab accepts at most {MAX_DESCRIPTION}; shorten --description",
         )
-
-
-def _upload(
-    backend: Backend,
-    mv: ModelVersion,
-    upload_files: Sequence[UploadFile],
-    concurrency: int,
-    observer: Observer,
-    *,
-    resign: bool = False,
-) -> tuple[tuple[RemoteFile, ...], tuple[RemoteFile, ...]]:
-    present = {f.name: f for f in backend.list_files(mv)}
-    if resign:  # a signature left by an interrupted signed publish is replaced
-        present.pop(signing.SIGNATURE_FILE, None)
-    wanted = {f.remote_name: f for f in upload_files}
-    todo, skipped, differing = [], [], [n for n in present if n not in wanted]
-    for local in upload_files:
-        remote = present.get(local.remote_name)
-        if remote is None or remote.sha256 is None:  # never stored, or stored unverified
-            todo.append(local)
-        elif remote.size == local.size and remote.sha256 == files.sha256_file(local.path):
-            skipped.append(remote)
-        else:
-            differing.append(local.remote_name)
-    if differing:
-        raise ConflictError(
-            f"{mv.model} {mv.version} already holds other files than this publish "
-            f"({', '.join(sorted(differing)[:3])}{', …' if len(differing) > 3 else ''})",
-            hint="an incomplete version is finished only with the same files; "
-            "publish a new version (--bump) instead",
-        )
-    if skipped:
-        observer.log(f"{len(skipped)} file(s) already stored with the same sha256, skipped")
-    observer.transfer(len(todo), sum(f.size for f in todo))
-    uploaded = backend.upload(mv, todo, concurrency=concurrency, progress=observer.progress)
-    for remote in uploaded:
-        observer.log(f"{remote.name}: {sizes.human_size(remote.size)}, sha256 {remote.sha256}")
-    return tuple(uploaded), tuple(skipped)
 
 
 def _plan_line(plan: PublishPlan) -> str:
