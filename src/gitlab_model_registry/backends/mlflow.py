@@ -16,7 +16,7 @@ import contextlib
 import io
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +25,7 @@ from urllib.parse import quote
 from gitlab_model_registry import metadata
 from gitlab_model_registry._threads import parallel
 from gitlab_model_registry.backends import Backend, EnvironmentLedger, ProgressCallback
+from gitlab_model_registry.backends import _mlflow_versions as versions
 from gitlab_model_registry.backends._copy import copy_via_disk
 from gitlab_model_registry.backends._mlflow_files import (
     delete_local_or_store,
@@ -43,14 +44,12 @@ from gitlab_model_registry.backends._mlflow_support import (
     local_database,
     mlflow_errors,
     scrub,
-    search_literal,
     semver_alias,
     serialized,
     sha256_tag_key,
 )
 from gitlab_model_registry.errors import (
     ConflictError,
-    GmrError,
     NotFoundError,
     UsageError,
     VersionTakenError,
@@ -67,8 +66,6 @@ from gitlab_model_registry.pacing import streams
 from gitlab_model_registry.retry import Notify, RetryPolicy
 
 __all__ = ["SEMVER_TAG", "MlflowBackend", "semver_alias", "sha256_tag_key"]
-
-_PAGE = 1000
 
 
 class MlflowBackend:
@@ -167,7 +164,7 @@ class MlflowBackend:
     def list_versions(self, model: str) -> list[ModelVersion]:
         if self._absent():
             return []
-        found = (self._to_version(mv) for mv in self._search_versions(model))
+        found = (self._to_version(mv) for mv in versions.search_versions(self._client, model))
         return [mv for mv in found if mv is not None]
 
     def get_version(self, model: str, version: str) -> ModelVersion | None:
@@ -195,74 +192,12 @@ class MlflowBackend:
     ) -> ModelVersion:
         if self.get_version(model, version) is not None:
             raise VersionTakenError(f"version {version} of model {model!r} already exists")
-        version_tags = {**tags, SEMVER_TAG: version}
-        run_id, artifact_uri = self._runs.create_run(model, version, version_tags)
-        try:
-            with mlflow_errors(f"creating version {version} of {model!r}"):
-                created = self._client.create_model_version(
-                    model,
-                    artifact_uri,
-                    run_id=run_id,
-                    tags=version_tags,
-                    description=description,
-                    await_creation_for=0,  # OSS registries answer READY; skips a log line
-                )
-        except Exception:
-            self._runs.forget_run(run_id)
-            raise
-        self._settle_race(model, version, created)
+        created = versions.create_version(
+            self._client, self._runs, model, version, description, tags
+        )
         mv = self._to_version(created)
         assert mv is not None  # it carries SEMVER_TAG
         return mv
-
-    def _settle_race(self, model: str, version: str, created: Any) -> None:
-        """Two creators of one semver: the lower MLflow number wins, the other deletes itself.
-
-        MLflow numbers versions in commit order, so the loser always sees the winner here.
-        """
-        holders = [
-            mv for mv in self._search_versions(model) if (mv.tags or {}).get(SEMVER_TAG) == version
-        ]
-        winner = min(holders, key=lambda mv: int(mv.version), default=created)
-        # Whoever wins gets the alias: also when its own answer was lost and only a retried
-        # create (the loser here) got as far as this.
-        self._point_alias(model, version, str(winner.version))
-        if int(winner.version) < int(created.version):
-            try:
-                with mlflow_errors(f"withdrawing duplicate version {version} of {model!r}"):
-                    self._client.delete_model_version(model, str(created.version))
-            except NotFoundError:
-                pass  # a retried delete whose first answer was lost: it is gone already
-            if winner.run_id != created.run_id:  # a retried create shares the winner's run
-                self._runs.forget_run(created.run_id)
-            raise VersionTakenError(f"version {version} of model {model!r} was created meanwhile")
-
-    def _point_alias(self, model: str, version: str, number: str) -> None:
-        """Point the semver's alias at ``number``. Every creator in a race sets the same value;
-        on SQLite their writes can collide on the alias table's key, which is fine once the
-        alias says what they all meant."""
-        alias = semver_alias(version)
-        try:
-            with mlflow_errors(f"setting alias of version {version} of {model!r}"):
-                self._client.set_registered_model_alias(model, alias, number)
-        except GmrError:
-            with mlflow_errors(f"reading alias of version {version} of {model!r}"):
-                pointed = self._client.get_model_version_by_alias(model, alias)
-            if str(pointed.version) != number:
-                raise
-
-    def _search_versions(self, model: str) -> Iterator[Any]:
-        query = f"name = {search_literal(model)}"
-        token = None
-        while True:
-            with mlflow_errors(f"listing versions of {model!r}"):
-                page = self._client.search_model_versions(
-                    query, max_results=_PAGE, page_token=token
-                )
-            yield from page
-            token = page.token
-            if not token:
-                return
 
     # -- files ---------------------------------------------------------------------------
 
