@@ -1,22 +1,104 @@
-"""Model files as the artifacts of a version's run, with our sha256 kept in run tags."""
+"""Model files as the artifacts of a version's run, with our sha256 kept in run tags.
+
+``RunFiles`` moves them with our own transfers (``HttpArtifacts``) when the tracking server
+serves the run's artifacts, else with ``MlflowClient`` and the functions below.
+"""
 
 from __future__ import annotations
 
 import posixpath
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from gitlab_model_registry._threads import parallel
 from gitlab_model_registry.backends import ProgressCallback
-from gitlab_model_registry.backends._mlflow_support import mlflow_errors, named_as, sha256_tag_key
+from gitlab_model_registry.backends._mlflow_http import HttpArtifacts
+from gitlab_model_registry.backends._mlflow_support import (
+    mlflow_errors,
+    named_as,
+    serialized,
+    sha256_tag_key,
+)
 from gitlab_model_registry.errors import IntegrityError
 from gitlab_model_registry.files import sha256_file
-from gitlab_model_registry.models import RemoteFile, UploadFile
+from gitlab_model_registry.models import ModelVersion, RemoteFile, UploadFile
+from gitlab_model_registry.pacing import streams
 
 #: A download whose bytes do not match the recorded sha256 is fetched again this often in all.
 DOWNLOAD_ATTEMPTS = 3
+
+
+class RunFiles:
+    """The files of versions' runs; ``http`` is None unless the registry is a tracking server."""
+
+    def __init__(self, client: Callable[[], Any], http: HttpArtifacts | None) -> None:
+        self._client, self._http = client, http
+        self._artifact_uris: dict[str, str] = {}
+
+    def list_files(self, mv: ModelVersion) -> list[RemoteFile]:
+        with mlflow_errors(f"listing files of version {mv.version} of {mv.model!r}"):
+            client = self._client()
+            run = client.get_run(mv.run_id)
+            tags = dict(run.data.tags)
+            self._artifact_uris[mv.run_id] = str(run.info.artifact_uri)
+            http = self._http_for(mv.run_id)
+            listed = list(
+                http.walk(self._artifact_uris[mv.run_id]) if http else walk(client, mv.run_id, None)
+            )
+        return [
+            RemoteFile(name, size, tags.get(sha256_tag_key(name)) or None) for name, size in listed
+        ]
+
+    def upload(
+        self,
+        mv: ModelVersion,
+        files: Sequence[UploadFile],
+        *,
+        concurrency: int,
+        progress: ProgressCallback | None,
+    ) -> list[RemoteFile]:
+        report = serialized(progress)
+        http = self._http_for(mv.run_id)
+        if http is not None:
+            where, client = self._artifact_uris[mv.run_id], self._client()
+            tasks = [partial(http.upload, client, mv.run_id, where, f, report) for f in files]
+        else:
+            tasks = [partial(upload_one, self._client(), mv.run_id, f, report) for f in files]
+        return parallel(tasks, streams([f.size for f in files], concurrency).threads)
+
+    def download(
+        self,
+        mv: ModelVersion,
+        files: Sequence[RemoteFile],
+        dest: Path,
+        *,
+        concurrency: int,
+        progress: ProgressCallback | None,
+    ) -> None:
+        dest.mkdir(parents=True, exist_ok=True)
+        report = serialized(progress)
+        http = self._http_for(mv.run_id)
+        if http is not None:
+            where = self._artifact_uris[mv.run_id]
+            tasks = [partial(http.download, where, f, dest, report) for f in files]
+        else:
+            tasks = [
+                partial(download_one, self._client(), mv.run_id, f, dest, report) for f in files
+            ]
+        parallel(tasks, streams([f.size for f in files], concurrency).threads)
+
+    def _http_for(self, run_id: str) -> HttpArtifacts | None:
+        """Our own transfers for the run's files when the server serves them (mlflow-artifacts:)."""
+        if self._http is None:
+            return None
+        if run_id not in self._artifact_uris:
+            with mlflow_errors(f"looking up run {run_id}"):
+                self._artifact_uris[run_id] = str(self._client().get_run(run_id).info.artifact_uri)
+        return self._http if self._http.handles(self._artifact_uris[run_id]) else None
 
 
 def walk(client: Any, run_id: str, path: str | None) -> Iterator[tuple[str, int]]:

@@ -17,21 +17,17 @@ import io
 import threading
 import time
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from gitlab_model_registry import metadata
-from gitlab_model_registry._threads import parallel
 from gitlab_model_registry.backends import Backend, EnvironmentLedger, ProgressCallback
 from gitlab_model_registry.backends import _mlflow_versions as versions
 from gitlab_model_registry.backends._copy import copy_via_disk
 from gitlab_model_registry.backends._mlflow_files import (
+    RunFiles,
     delete_local_or_store,
-    download_one,
-    upload_one,
-    walk,
 )
 from gitlab_model_registry.backends._mlflow_http import Connection, HttpArtifacts
 from gitlab_model_registry.backends._mlflow_runs import Runs
@@ -45,7 +41,6 @@ from gitlab_model_registry.backends._mlflow_support import (
     mlflow_errors,
     scrub,
     semver_alias,
-    serialized,
     sha256_tag_key,
 )
 from gitlab_model_registry.errors import (
@@ -62,7 +57,6 @@ from gitlab_model_registry.models import (
     UploadFile,
     utc_timestamp,
 )
-from gitlab_model_registry.pacing import streams
 from gitlab_model_registry.retry import Notify, RetryPolicy
 
 __all__ = ["SEMVER_TAG", "MlflowBackend", "semver_alias", "sha256_tag_key"]
@@ -109,7 +103,7 @@ class MlflowBackend:
         self._http = (
             HttpArtifacts.connect(tracking_uri, connection, policy, notify) if http else None
         )
-        self._artifact_uris: dict[str, str] = {}
+        self._files = RunFiles(lambda: self._client, self._http)
 
     def _absent(self) -> bool:
         """A local registry whose file does not exist yet: reads find nothing and create
@@ -202,19 +196,7 @@ class MlflowBackend:
     # -- files ---------------------------------------------------------------------------
 
     def list_files(self, mv: ModelVersion) -> list[RemoteFile]:
-        with mlflow_errors(f"listing files of version {mv.version} of {mv.model!r}"):
-            run = self._client.get_run(mv.run_id)
-            tags = dict(run.data.tags)
-            self._artifact_uris[mv.run_id] = str(run.info.artifact_uri)
-            http = self._http_for(mv.run_id)
-            listed = list(
-                http.walk(self._artifact_uris[mv.run_id])
-                if http
-                else walk(self._client, mv.run_id, None)
-            )
-        return [
-            RemoteFile(name, size, tags.get(sha256_tag_key(name)) or None) for name, size in listed
-        ]
+        return self._files.list_files(mv)
 
     def upload(
         self,
@@ -224,23 +206,7 @@ class MlflowBackend:
         concurrency: int,
         progress: ProgressCallback | None = None,
     ) -> list[RemoteFile]:
-        report = serialized(progress)
-        http = self._http_for(mv.run_id)
-        if http is not None:
-            where, client = self._artifact_uris[mv.run_id], self._client
-            tasks = [partial(http.upload, client, mv.run_id, where, f, report) for f in files]
-        else:
-            tasks = [partial(upload_one, self._client, mv.run_id, f, report) for f in files]
-        return parallel(tasks, streams([f.size for f in files], concurrency).threads)
-
-    def _http_for(self, run_id: str) -> HttpArtifacts | None:
-        """Our own transfers for the run's files when the server serves them (mlflow-artifacts:)."""
-        if self._http is None:
-            return None
-        if run_id not in self._artifact_uris:
-            with mlflow_errors(f"looking up run {run_id}"):
-                self._artifact_uris[run_id] = str(self._client.get_run(run_id).info.artifact_uri)
-        return self._http if self._http.handles(self._artifact_uris[run_id]) else None
+        return self._files.upload(mv, files, concurrency=concurrency, progress=progress)
 
     def download(
         self,
@@ -251,15 +217,7 @@ class MlflowBackend:
         concurrency: int,
         progress: ProgressCallback | None = None,
     ) -> None:
-        dest.mkdir(parents=True, exist_ok=True)
-        report = serialized(progress)
-        http = self._http_for(mv.run_id)
-        if http is not None:
-            where = self._artifact_uris[mv.run_id]
-            tasks = [partial(http.download, where, f, dest, report) for f in files]
-        else:
-            tasks = [partial(download_one, self._client, mv.run_id, f, dest, report) for f in files]
-        parallel(tasks, streams([f.size for f in files], concurrency).threads)
+        self._files.download(mv, files, dest, concurrency=concurrency, progress=progress)
 
     def copy_from(
         self,
