@@ -12,17 +12,14 @@ for it.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from gitlab_model_registry import metadata
 from gitlab_model_registry.backends import Backend, EnvironmentLedger, ProgressCallback
+from gitlab_model_registry.backends import _mlflow_run_data as run_data
 from gitlab_model_registry.backends import _mlflow_versions as versions
 from gitlab_model_registry.backends._copy import copy_via_disk
 from gitlab_model_registry.backends._mlflow_files import (
@@ -33,8 +30,6 @@ from gitlab_model_registry.backends._mlflow_http import Connection, HttpArtifact
 from gitlab_model_registry.backends._mlflow_runs import Runs
 from gitlab_model_registry.backends._mlflow_support import (
     SEMVER_TAG,
-    SHA256_HASHED_TAG_PREFIX,
-    SHA256_TAG_PREFIX,
     AlreadyExistsError,
     check_writable_database,
     local_database,
@@ -44,7 +39,6 @@ from gitlab_model_registry.backends._mlflow_support import (
     sha256_tag_key,
 )
 from gitlab_model_registry.errors import (
-    ConflictError,
     NotFoundError,
     UsageError,
     VersionTakenError,
@@ -245,51 +239,17 @@ class MlflowBackend:
     # -- run data ------------------------------------------------------------------------
 
     def log_run_data(self, run_id: str, data: RunData) -> None:
-        from mlflow.entities import Metric, Param, RunTag
-
-        current = self.get_run_data(run_id, everything=True)
-        for key, value in data.params.items():
-            if key in current.params and current.params[key] != value:
-                raise ConflictError(
-                    f"param {key!r} is already {current.params[key]!r} on run {run_id}, not {value!r}",
-                    hint="MLflow never changes a logged param; publish a new version",
-                )
-        params = {k: v for k, v in data.params.items() if k not in current.params}
-        tags = {k: v for k, v in data.tags.items() if current.tags.get(k) != v}
-        now = int(time.time() * 1000)
-        for batch in metadata.batches(params, data.metrics, tags):
-            with mlflow_errors(f"logging params and metrics on run {run_id}"):
-                self._client.log_batch(
-                    run_id,
-                    metrics=[Metric(k, v, now, 0) for k, v in batch.metrics],
-                    params=[Param(k, v) for k, v in batch.params],
-                    tags=[RunTag(k, v) for k, v in batch.tags],
-                )
+        run_data.log_run_data(self._client, run_id, data)
 
     def get_run_data(self, run_id: str, *, everything: bool = False) -> RunData:
-        """Params, latest metrics and tags; without ``everything``, MLflow's own ``mlflow.*``
-        tags and our per-file sha256 tags (reported by ``list_files``) are left out."""
-        with mlflow_errors(f"reading run {run_id}"):
-            data = self._client.get_run(run_id).data
-        internal = ("mlflow.", SHA256_TAG_PREFIX, SHA256_HASHED_TAG_PREFIX)
-        tags = {k: str(v) for k, v in data.tags.items() if everything or not k.startswith(internal)}
-        return RunData(
-            params={k: str(v) for k, v in data.params.items()},
-            metrics={k: float(v) for k, v in data.metrics.items()},
-            tags=tags,
-        )
+        """``everything``: also MLflow's own ``mlflow.*`` tags and gmr's per-file sha256 tags."""
+        return run_data.read_run_data(self._client, run_id, everything=everything)
 
     def run_status(self, run_id: str) -> str:
-        with mlflow_errors(f"reading run {run_id}"):
-            return str(self._client.get_run(run_id).info.status)
+        return run_data.run_status(self._client, run_id)
 
     def finish_version(self, mv: ModelVersion) -> None:
-        # set_terminated writes "View run … at: <url>" to stdout, which holds only our result.
-        with (
-            mlflow_errors(f"finishing run {mv.run_id} of version {mv.version}"),
-            contextlib.redirect_stdout(io.StringIO()),
-        ):
-            self._client.set_terminated(mv.run_id, "FINISHED")
+        run_data.finish_version(self._client, mv)
 
     # -- retention (gmr prune only) -------------------------------------------------------
 
