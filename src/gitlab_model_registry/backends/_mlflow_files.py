@@ -91,6 +91,15 @@ class RunFiles:
             ]
         parallel(tasks, streams([f.size for f in files], concurrency).threads)
 
+    def delete_all(self, artifact_uri: str, what: str) -> None:
+        """Every file of a run: through the tracking server when it serves them."""
+        http = self._http
+        if http is not None and http.handles(artifact_uri):
+            http.delete_all(artifact_uri)
+        else:
+            with mlflow_errors(what):
+                delete_local_or_store(artifact_uri)
+
     def _http_for(self, run_id: str) -> HttpArtifacts | None:
         """Our own transfers for the run's files when the server serves them (mlflow-artifacts:)."""
         if self._http is None:

@@ -1,4 +1,5 @@
-"""Creating an MLflow version that carries a semver, and settling two creators of one semver.
+"""Creating an MLflow version that carries a semver, settling two creators of one semver, and
+deleting a version with its run (``gmr prune`` only).
 
 The semver is the version's tag ``SEMVER_TAG`` and its registered-model alias (``semver_alias``);
 of two versions claiming one semver, the lower MLflow number wins.
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from gitlab_model_registry.backends._mlflow_files import RunFiles
 from gitlab_model_registry.backends._mlflow_runs import Runs
 from gitlab_model_registry.backends._mlflow_support import (
     SEMVER_TAG,
@@ -17,6 +19,7 @@ from gitlab_model_registry.backends._mlflow_support import (
     semver_alias,
 )
 from gitlab_model_registry.errors import GmrError, NotFoundError, VersionTakenError
+from gitlab_model_registry.models import ModelVersion
 
 _PAGE = 1000
 
@@ -93,3 +96,21 @@ def search_versions(client: Any, model: str) -> Iterator[Any]:
         token = page.token
         if not token:
             return
+
+
+def delete_with_run(client: Any, files: RunFiles, mv: ModelVersion) -> None:
+    """The run's artifacts, then the run, then the version: what is listed goes last, so
+    a prune that stops half-way finds the version again and finishes it."""
+    what = f"deleting version {mv.version} of {mv.model!r}"
+    if mv.run_id:
+        try:
+            with mlflow_errors(what):
+                uri = str(client.get_run(mv.run_id).info.artifact_uri)
+        except NotFoundError:
+            uri = ""
+        if uri:
+            files.delete_all(uri, what)
+            with mlflow_errors(what):
+                client.delete_run(mv.run_id)
+    with mlflow_errors(what):
+        client.delete_model_version(mv.model, mv.version_id)

@@ -24,7 +24,6 @@ from gitlab_model_registry.backends import _mlflow_versions as versions
 from gitlab_model_registry.backends._copy import copy_via_disk
 from gitlab_model_registry.backends._mlflow_files import (
     RunFiles,
-    delete_local_or_store,
 )
 from gitlab_model_registry.backends._mlflow_http import Connection, HttpArtifacts
 from gitlab_model_registry.backends._mlflow_runs import Runs
@@ -254,26 +253,7 @@ class MlflowBackend:
     # -- retention (gmr prune only) -------------------------------------------------------
 
     def delete_version(self, mv: ModelVersion) -> None:
-        """The run's artifacts, then the run, then the version: what is listed goes last, so
-        a prune that stops half-way finds the version again and finishes it."""
-        what = f"deleting version {mv.version} of {mv.model!r}"
-        if mv.run_id:
-            try:
-                with mlflow_errors(what):
-                    uri = str(self._client.get_run(mv.run_id).info.artifact_uri)
-            except NotFoundError:
-                uri = ""
-            if uri:
-                http = self._http
-                if http is not None and http.handles(uri):
-                    http.delete_all(uri)
-                else:
-                    with mlflow_errors(what):
-                        delete_local_or_store(uri)
-                with mlflow_errors(what):
-                    self._client.delete_run(mv.run_id)
-        with mlflow_errors(what):
-            self._client.delete_model_version(mv.model, mv.version_id)
+        versions.delete_with_run(self._client, self._files, mv)
 
     def environments(self) -> EnvironmentLedger:
         from gitlab_model_registry.backends._mlflow_environments import MlflowEnvironments
