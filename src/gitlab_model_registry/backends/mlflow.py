@@ -16,15 +16,13 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from gitlab_model_registry.backends import Backend, EnvironmentLedger, ProgressCallback
 from gitlab_model_registry.backends import _mlflow_run_data as run_data
+from gitlab_model_registry.backends import _mlflow_shapes as shapes
 from gitlab_model_registry.backends import _mlflow_versions as versions
 from gitlab_model_registry.backends._copy import copy_via_disk
-from gitlab_model_registry.backends._mlflow_files import (
-    RunFiles,
-)
+from gitlab_model_registry.backends._mlflow_files import RunFiles
 from gitlab_model_registry.backends._mlflow_http import Connection, HttpArtifacts
 from gitlab_model_registry.backends._mlflow_runs import Runs
 from gitlab_model_registry.backends._mlflow_support import (
@@ -48,7 +46,6 @@ from gitlab_model_registry.models import (
     RemoteFile,
     RunData,
     UploadFile,
-    utc_timestamp,
 )
 from gitlab_model_registry.retry import Notify, RetryPolicy
 
@@ -135,7 +132,7 @@ class MlflowBackend:
                 found = self._client.get_registered_model(name)
         except NotFoundError:
             return None
-        return self._to_model(found)
+        return shapes.to_model(found, self._ui_base)
 
     def create_model(self, name: str, description: str) -> RegisteredModel:
         try:
@@ -144,14 +141,17 @@ class MlflowBackend:
         except AlreadyExistsError:
             with mlflow_errors(f"looking up model {name!r}"):
                 created = self._client.get_registered_model(name)
-        return self._to_model(created)
+        return shapes.to_model(created, self._ui_base)
 
     # -- versions ------------------------------------------------------------------------
 
     def list_versions(self, model: str) -> list[ModelVersion]:
         if self._absent():
             return []
-        found = (self._to_version(mv) for mv in versions.search_versions(self._client, model))
+        found = (
+            shapes.to_version(mv, self._ui_base)
+            for mv in versions.search_versions(self._client, model)
+        )
         return [mv for mv in found if mv is not None]
 
     def get_version(self, model: str, version: str) -> ModelVersion | None:
@@ -166,7 +166,8 @@ class MlflowBackend:
         if number is not None:
             try:
                 with mlflow_errors(f"looking up version {version} of {model!r}"):
-                    mv = self._to_version(self._client.get_model_version(model, str(number)))
+                    found = self._client.get_model_version(model, str(number))
+                    mv = shapes.to_version(found, self._ui_base)
             except NotFoundError:
                 mv = None
             if mv is not None and mv.version == version:
@@ -182,7 +183,7 @@ class MlflowBackend:
         created = versions.create_version(
             self._client, self._runs, model, version, description, tags
         )
-        mv = self._to_version(created)
+        mv = shapes.to_version(created, self._ui_base)
         assert mv is not None  # it carries SEMVER_TAG
         return mv
 
@@ -259,31 +260,6 @@ class MlflowBackend:
         from gitlab_model_registry.backends._mlflow_environments import MlflowEnvironments
 
         return MlflowEnvironments(lambda: self._client, self)
-
-    # -- conversions ---------------------------------------------------------------------
-
-    def _to_model(self, found: Any) -> RegisteredModel:
-        url = f"{self._ui_base}/#/models/{quote(found.name, safe='')}" if self._ui_base else ""
-        return RegisteredModel(str(found.name), str(found.description or ""), url)
-
-    def _to_version(self, mv: Any) -> ModelVersion | None:
-        """Our view of an MLflow version; None for versions without a semver tag."""
-        tags = {str(k): str(v) for k, v in (mv.tags or {}).items()}
-        if not tags.get(SEMVER_TAG):
-            return None
-        name = quote(str(mv.name), safe="")
-        url = f"{self._ui_base}/#/models/{name}/versions/{mv.version}" if self._ui_base else ""
-        return ModelVersion(
-            model=str(mv.name),
-            version=tags[SEMVER_TAG],
-            version_id=str(mv.version),
-            run_id=str(mv.run_id or ""),
-            description=str(mv.description or ""),
-            tags=tags,
-            web_url=url,
-            package_url=str(mv.source or ""),
-            created_at=utc_timestamp(mv.creation_timestamp),
-        )
 
 
 if TYPE_CHECKING:  # mypy proves the class satisfies the protocol
