@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 import gitlab
 import gitlab.exceptions
@@ -29,8 +29,8 @@ from gitlab_model_registry.backends._gitlab_api import JsonApi
 from gitlab_model_registry.backends._gitlab_errors import (
     API_TOKEN_HINT,
     GitLabAnswer,
-    TransferErrors,
 )
+from gitlab_model_registry.backends._gitlab_files import PackageFiles
 from gitlab_model_registry.backends._gitlab_json import JsonCalls
 from gitlab_model_registry.errors import (
     NotFoundError,
@@ -84,9 +84,8 @@ class GitLabBackend:
         self._api = JsonApi(calls, self._gl, self._project, settings.project)
         upload_secret = settings.job_token if settings.upload_token == "job" else settings.token
         assert upload_secret is not None  # Settings.resolve guarantees a job token for "job"
-        self._known_packages: dict[tuple[str, str], dict[str, Any]] = {}
         self._upload_kind = "CI job token" if settings.upload_token == "job" else "API token"
-        self._transfer = Transfer(
+        transfer = Transfer(
             session or requests.Session(),
             headers={"Authorization": f"Bearer {upload_secret.reveal()}"},
             timeout=settings.timeout,
@@ -94,6 +93,7 @@ class GitLabBackend:
             policy=policy,
             notify=notify,
         )
+        self._files = PackageFiles(self._api, settings, self._project, transfer, self._upload_kind)
 
     def describe(self) -> str:
         return f"GitLab {self._settings.gitlab_url}, project {self._settings.project}"
@@ -176,18 +176,7 @@ class GitLabBackend:
     # -- files ------------------------------------------------------------------------------
 
     def list_files(self, mv: ModelVersion) -> list[RemoteFile]:
-        package = self._package(mv.model, mv.version)
-        if package is None:
-            return []
-        newest: dict[str, dict[str, Any]] = {}
-        path = f"/projects/{self._project}/packages/{package['id']}/package_files"
-        for record in self._api.list(path, {}):
-            name = unquote(record["file_name"])
-            if name not in newest or record["id"] > newest[name]["id"]:
-                newest[name] = record
-        return [
-            RemoteFile(n, int(r["size"]), r.get("file_sha256")) for n, r in sorted(newest.items())
-        ]
+        return self._files.list_files(mv)
 
     def upload(
         self,
@@ -197,11 +186,7 @@ class GitLabBackend:
         concurrency: int,
         progress: ProgressCallback | None = None,
     ) -> list[RemoteFile]:
-        jobs = [(self._file_url(mv, f.remote_name), f) for f in files]
-        with self._transfer_errors():
-            digests = self._transfer.put_many(jobs, concurrency=concurrency, progress=progress)
-        stored = {f.name: f for f in self.list_files(mv)}
-        return [_verified(f, digests[f.remote_name], stored.get(f.remote_name)) for f in files]
+        return self._files.upload(mv, files, concurrency=concurrency, progress=progress)
 
     def download(
         self,
@@ -212,9 +197,7 @@ class GitLabBackend:
         concurrency: int,
         progress: ProgressCallback | None = None,
     ) -> None:
-        jobs = [(self._file_url(mv, f.name), f, dest / f.name) for f in files]
-        with self._transfer_errors():
-            self._transfer.get_many(jobs, concurrency=concurrency, progress=progress)
+        self._files.download(mv, files, dest, concurrency=concurrency, progress=progress)
 
     def download_into(
         self,
@@ -225,9 +208,7 @@ class GitLabBackend:
         progress: ProgressCallback | None = None,
     ) -> None:
         """Each file into its place in a bigger file (the parts of a split file, no join)."""
-        tasks = [(self._file_url(mv, f.name), f, place) for f, place in jobs]
-        with self._transfer_errors():
-            self._transfer.get_many(tasks, concurrency=concurrency, progress=progress)
+        self._files.download_into(mv, jobs, concurrency=concurrency, progress=progress)
 
     def copy_from(
         self,
@@ -243,21 +224,12 @@ class GitLabBackend:
             return copy_via_disk(
                 source, self, src, dst, files, concurrency=concurrency, progress=progress
             )
-        jobs = [(source._file_url(src, f.name), self._file_url(dst, f.name), f) for f in files]
-        with self._transfer_errors():
-            digests = self._transfer.copy_many(
-                jobs,
-                source_headers=source._transfer.headers,
-                concurrency=concurrency,
-                progress=progress,
-            )
-        stored = {f.name: f for f in self.list_files(dst)}
-        return [_verified_copy(f, digests[f.name], stored.get(f.name)) for f in files]
+        return self._files.copy_from(
+            source._files, src, dst, files, concurrency=concurrency, progress=progress
+        )
 
     def package_url(self, mv: ModelVersion) -> str:
-        package = self._package(mv.model, mv.version)
-        web_path = (package or {}).get("_links", {}).get("web_path", "")
-        return f"{self._settings.gitlab_url}{web_path}" if web_path else ""
+        return self._files.package_url(mv)
 
     # -- runs -------------------------------------------------------------------------------
 
@@ -302,7 +274,7 @@ class GitLabBackend:
         )
         if self.get_version(mv.model, mv.version) is not None:
             raise retention.refusal(f"{mv.model} {mv.version}", answer)
-        self._known_packages.pop((mv.model, mv.version), None)
+        self._files.forget(mv)
         if mv.run_id:
             # Already gone after an earlier prune or a lost answer retried: nothing to do.
             with contextlib.suppress(NotFoundError):
@@ -325,11 +297,6 @@ class GitLabBackend:
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _file_url(self, mv: ModelVersion, remote_name: str) -> str:
-        path = "/".join(quote(part, safe="") for part in remote_name.split("/"))
-        base = f"{self._settings.api_url}/projects/{self._project}/packages/ml_models"
-        return f"{base}/{mv.version_id}/files/{path}"
-
     def _version(self, raw: dict[str, Any]) -> ModelVersion:
         semver, version_id = shapes.semver_and_id(raw)
         if version_id is None:  # before 17.5: the id only shows in the version's run
@@ -346,51 +313,6 @@ class GitLabBackend:
             created_at=utc_timestamp(raw.get("creation_timestamp")),
         )
 
-    def _packages(self, model: str, version: str | None = None) -> Iterator[dict[str, Any]]:
-        query = {"package_type": "ml_model", "package_name": model}
-        if version:
-            query["package_version"] = version
-        path = f"/projects/{self._project}/packages"
-        # package_name is a fuzzy match on GitLab: keep exact names only.
-        return (p for p in self._api.list(path, query) if p["name"] == model)
-
-    def _package(self, model: str, version: str) -> dict[str, Any] | None:
-        # A version's package never changes once it exists: look it up once per command, not
-        # before the upload, after it, and again for its URL.
-        if (model, version) not in self._known_packages:
-            found = next(
-                (p for p in self._packages(model, version) if p["version"] == version), None
-            )
-            if found is None:
-                return None
-            self._known_packages[model, version] = found
-        return self._known_packages[model, version]
-
-    def _transfer_errors(self) -> TransferErrors:
-        settings = self._settings
-        job_project = settings.job_project_path or settings.job_project_id
-        return TransferErrors(
-            self._upload_kind, settings.project_path or settings.project, job_project
-        )
-
 
 def _model(raw: dict[str, Any]) -> RegisteredModel:
     return RegisteredModel(name=raw["name"], description=raw.get("description") or "")
-
-
-def _verified(local: UploadFile, digest: str, stored: RemoteFile | None) -> RemoteFile:
-    from gitlab_model_registry.errors import IntegrityError
-
-    if stored is None:
-        raise IntegrityError(f"{local.remote_name} is missing from the package after its upload")
-    if stored.sha256 and stored.sha256 != digest:
-        raise IntegrityError(
-            f"{local.remote_name}: GitLab stored sha256 {stored.sha256[:12]}…, we sent {digest[:12]}…",
-            hint="the upload was corrupted on the way; publish again",
-        )
-    return RemoteFile(local.remote_name, local.size, digest)
-
-
-def _verified_copy(source: RemoteFile, digest: str, stored: RemoteFile | None) -> RemoteFile:
-    local = UploadFile(Path(source.name), source.name, source.size)
-    return _verified(local, digest, stored)
