@@ -9,7 +9,6 @@ plain MLflow: ``model_version.version`` is the version's database id and the sem
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -23,6 +22,7 @@ import requests
 from gitlab_model_registry import versioning
 from gitlab_model_registry.backends import Backend, EnvironmentLedger, ProgressCallback
 from gitlab_model_registry.backends import _gitlab_retention as retention
+from gitlab_model_registry.backends import _gitlab_run_data as run_data
 from gitlab_model_registry.backends import _gitlab_shapes as shapes
 from gitlab_model_registry.backends._copy import copy_via_disk
 from gitlab_model_registry.backends._gitlab_api import JsonApi
@@ -234,36 +234,16 @@ class GitLabBackend:
     # -- runs -------------------------------------------------------------------------------
 
     def log_run_data(self, run_id: str, data: RunData) -> None:
-        from gitlab_model_registry.metadata import batches
-
-        now_ms = int(time.time() * 1000)  # GitLab shows it as the metric's date
-        for batch in batches(data.params, data.metrics, data.tags):
-            payload = {
-                "run_id": run_id,
-                "params": [{"key": k, "value": v} for k, v in batch.params],
-                "metrics": [
-                    {"key": k, "value": v, "timestamp": now_ms, "step": 0} for k, v in batch.metrics
-                ],
-                "tags": [{"key": k, "value": v} for k, v in batch.tags],
-            }
-            self._api.mlflow("post", "runs/log-batch", payload)
+        run_data.log_run_data(self._api, run_id, data)
 
     def get_run_data(self, run_id: str) -> RunData:
-        data = self._api.mlflow("get", "runs/get", {"run_id": run_id})["run"].get("data", {})
-        return RunData(
-            params={p["key"]: p["value"] for p in data.get("params", [])},
-            metrics={m["key"]: float(m["value"]) for m in data.get("metrics", [])},
-            tags={t["key"]: t["value"] for t in data.get("tags", [])},
-        )
+        return run_data.get_run_data(self._api, run_id)
 
     def run_status(self, run_id: str) -> str:
-        info = self._api.mlflow("get", "runs/get", {"run_id": run_id})["run"].get("info", {})
-        return str(info.get("status", ""))
+        return run_data.run_status(self._api, run_id)
 
     def finish_version(self, mv: ModelVersion) -> None:
-        # GitLab stores the candidate's status and end time as given (runs/update).
-        payload = {"run_id": mv.run_id, "status": "FINISHED", "end_time": int(time.time() * 1000)}
-        self._api.mlflow("post", "runs/update", payload)
+        run_data.finish_run(self._api, mv.run_id)
 
     # -- retention (gmr prune only) ---------------------------------------------------------
 
