@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -19,11 +18,10 @@ import gitlab
 import gitlab.exceptions
 import requests
 
-from gitlab_model_registry import versioning
 from gitlab_model_registry.backends import Backend, EnvironmentLedger, ProgressCallback
 from gitlab_model_registry.backends import _gitlab_retention as retention
 from gitlab_model_registry.backends import _gitlab_run_data as run_data
-from gitlab_model_registry.backends import _gitlab_shapes as shapes
+from gitlab_model_registry.backends import _gitlab_versions as versions
 from gitlab_model_registry.backends._copy import copy_via_disk
 from gitlab_model_registry.backends._gitlab_api import JsonApi
 from gitlab_model_registry.backends._gitlab_errors import (
@@ -36,7 +34,6 @@ from gitlab_model_registry.errors import (
     NotFoundError,
     RegistryError,
     UsageError,
-    VersionTakenError,
 )
 from gitlab_model_registry.models import (
     ModelVersion,
@@ -44,7 +41,6 @@ from gitlab_model_registry.models import (
     RemoteFile,
     RunData,
     UploadFile,
-    utc_timestamp,
 )
 from gitlab_model_registry.retry import DEFAULT_POLICY, Notify, Retrier, RetryPolicy
 from gitlab_model_registry.settings import Settings
@@ -127,51 +123,15 @@ class GitLabBackend:
     # -- versions ---------------------------------------------------------------------------
 
     def list_versions(self, model: str) -> list[ModelVersion]:
-        # From the registry itself: a version whose package was deleted (pending destruction,
-        # hidden from the packages API) still holds its number.
-        body = self._api.mlflow_or_none("get", "registered-models/get", {"name": model})
-        items = (body["registered_model"].get("latest_versions") or []) if body else []
-        found = [self._listed(model, item) for item in items if item]
-        return [v for v in found if v is not None and versioning.is_semver(v.version)]
-
-    def _listed(self, model: str, item: dict[str, Any]) -> ModelVersion | None:
-        if not shapes.is_row(item):
-            return self._version(item)
-        # A raw row has no tags (resume detection needs them): read the version itself.
-        detailed = self.get_version(model, str(item["version"]))
-        return replace(detailed, version_id=str(item["id"])) if detailed else None
+        return versions.list_versions(self._api, model)
 
     def get_version(self, model: str, version: str) -> ModelVersion | None:
-        body = self._api.mlflow_or_none(
-            "get", "model-versions/get", {"name": model, "version": version}
-        )
-        return self._version(body["model_version"]) if body else None
+        return versions.get_version(self._api, model, version)
 
     def create_version(
         self, model: str, version: str, description: str, tags: dict[str, str]
     ) -> ModelVersion:
-        payload = {
-            "name": model,
-            "description": description,
-            "tags": [
-                {"key": k, "value": v} for k, v in {**tags, "gitlab.version": version}.items()
-            ],
-        }
-        try:
-            body = self._api.mlflow("post", "model-versions/create", payload)
-        except NotFoundError:
-            raise
-        except RegistryError as error:
-            # A duplicate answers a translated validation message, or the unique index's text
-            # when two creates overlap; a lost answer is retried into a duplicate of our own.
-            # None of these can be told apart by the answer: look the version up.
-            existing = self.get_version(model, version)
-            if existing is None:
-                raise
-            if tags.items() <= existing.tags.items():
-                return existing  # ours: it carries our publish's tags
-            raise VersionTakenError(f"version {version} of {model} already exists") from error
-        return self._version(body["model_version"])
+        return versions.create_version(self._api, model, version, description, tags)
 
     # -- files ------------------------------------------------------------------------------
 
@@ -274,24 +234,6 @@ class GitLabBackend:
         # A job's deployment belongs to the job's project: elsewhere gmr creates its own.
         own = is_own_project(settings.project, settings.job_project_id, settings.job_project_path)
         return GitLabEnvironments(self._api, self, jobs_deploy_here=own)
-
-    # -- plumbing ---------------------------------------------------------------------------
-
-    def _version(self, raw: dict[str, Any]) -> ModelVersion:
-        semver, version_id = shapes.semver_and_id(raw)
-        if version_id is None:  # before 17.5: the id only shows in the version's run
-            info = self._api.mlflow("get", "runs/get", {"run_id": raw.get("run_id", "")})["run"]
-            version_id = shapes.version_id_from_artifact_uri(info["info"]["artifact_uri"])
-        return ModelVersion(
-            model=raw["name"],
-            version=semver,
-            version_id=version_id,
-            run_id=raw.get("run_id", ""),
-            description=raw.get("description") or "",
-            tags={t["key"]: t["value"] for t in raw.get("tags") or []},
-            web_url=raw.get("source", ""),
-            created_at=utc_timestamp(raw.get("creation_timestamp")),
-        )
 
 
 def _model(raw: dict[str, Any]) -> RegisteredModel:
