@@ -20,7 +20,7 @@ from gitlab_model_registry.models import ModelVersion, RunData
 def log_run_data(client: Any, run_id: str, data: RunData) -> None:
     from mlflow.entities import Metric, Param, RunTag
 
-    current = read_run_data(client, run_id, everything=True)
+    current = get_run_data(client, run_id, everything=True)
     for key, value in data.params.items():
         if key in current.params and current.params[key] != value:
             raise ConflictError(
@@ -40,7 +40,7 @@ def log_run_data(client: Any, run_id: str, data: RunData) -> None:
             )
 
 
-def read_run_data(client: Any, run_id: str, *, everything: bool) -> RunData:
+def get_run_data(client: Any, run_id: str, *, everything: bool) -> RunData:
     """Params, latest metrics and tags; without ``everything``, MLflow's own ``mlflow.*``
     tags and our per-file sha256 tags (reported by ``list_files``) are left out."""
     with mlflow_errors(f"reading run {run_id}"):

@@ -24,17 +24,10 @@ from gitlab_model_registry.backends import _gitlab_run_data as run_data
 from gitlab_model_registry.backends import _gitlab_versions as versions
 from gitlab_model_registry.backends._copy import copy_via_disk
 from gitlab_model_registry.backends._gitlab_api import JsonApi
-from gitlab_model_registry.backends._gitlab_errors import (
-    API_TOKEN_HINT,
-    GitLabAnswer,
-)
+from gitlab_model_registry.backends._gitlab_errors import API_TOKEN_HINT, GitLabAnswer
 from gitlab_model_registry.backends._gitlab_files import PackageFiles
 from gitlab_model_registry.backends._gitlab_json import JsonCalls
-from gitlab_model_registry.errors import (
-    NotFoundError,
-    RegistryError,
-    UsageError,
-)
+from gitlab_model_registry.errors import NotFoundError, RegistryError, UsageError
 from gitlab_model_registry.models import (
     ModelVersion,
     RegisteredModel,

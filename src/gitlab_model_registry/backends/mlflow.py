@@ -35,11 +35,7 @@ from gitlab_model_registry.backends._mlflow_support import (
     semver_alias,
     sha256_tag_key,
 )
-from gitlab_model_registry.errors import (
-    NotFoundError,
-    UsageError,
-    VersionTakenError,
-)
+from gitlab_model_registry.errors import NotFoundError, UsageError, VersionTakenError
 from gitlab_model_registry.models import (
     ModelVersion,
     RegisteredModel,
@@ -243,7 +239,7 @@ class MlflowBackend:
 
     def get_run_data(self, run_id: str, *, everything: bool = False) -> RunData:
         """``everything``: also MLflow's own ``mlflow.*`` tags and gmr's per-file sha256 tags."""
-        return run_data.read_run_data(self._client, run_id, everything=everything)
+        return run_data.get_run_data(self._client, run_id, everything=everything)
 
     def run_status(self, run_id: str) -> str:
         return run_data.run_status(self._client, run_id)
