@@ -1,7 +1,8 @@
 """Transfers at the limit, on the GitLab double, side by side in one run.
 
 1. 1 GiB upload (`gmr publish`) and download (`gmr download`, sha256 verified) vs `curl` of the
-   same URL, interleaved (A B A B …, medians), and peak RSS at 64 MiB and 1 GiB;
+   same URL, interleaved (A B A B …, medians), peak RSS at 64 MiB and 1 GiB, and the fixed cost
+   of each command (a 1-byte file: start-up and API calls);
 2. 200 x 64 KiB + one 64 MiB file at 20 ms latency: `gmr publish` vs the documented MLflow-client
    flow (bench/mlflow_client_flow.py), interleaved, medians;
 3. a big file split by `--split-size`: publish and download throughput vs `curl` of one stream;
@@ -104,7 +105,11 @@ def big_transfers(
     tiny.write_bytes(b"x")
     gmr(base, "publish", "curl-target", str(tiny), "--version", "1.0.0")
     target = file_url(base, control, "curl-target", "1.0.0", "c.bin")
+    fixed_up, fixed_down = [], []  # a 1-byte file: start-up and API calls, next to no transfer
     for run in range(runs):  # A B, then B A: neither always runs after the other's write-back
+        fixed_up.append(gmr(base, "publish", "fixed", str(tiny), "--version", f"{run + 1}.0.0")[0])
+        fixed_down.append(gmr(base, "download", "fixed", f"{run + 1}.0.0", "--dest",
+                              str(landing / f"fixed-{run}"))[0])  # fmt: skip
         for tool in ("gmr", "curl") if run % 2 == 0 else ("curl", "gmr"):
             os.sync()
             if tool == "gmr":
@@ -123,7 +128,8 @@ def big_transfers(
                 rss_down.append(rss)
             else:
                 down_curl.append(curl("-o", str(landing / "curl.bin"), url))
-        subprocess.run(["rm", "-rf", str(dest), str(landing / "curl.bin")], check=True)
+        subprocess.run(["rm", "-rf", str(dest), str(landing / "curl.bin"),
+                        str(landing / f"fixed-{run}")], check=True)  # fmt: skip
     g, c = median(up_gmr), median(up_curl)
     print(f"1a. {mib} MiB upload, {runs} interleaved runs, medians: gmr publish {g:.2f} s "
           f"({mb / g:.0f} MB/s, whole command) vs curl -T {c:.2f} s ({mb / c:.0f} MB/s): "
@@ -131,6 +137,10 @@ def big_transfers(
     g, c = median(down_gmr), median(down_curl)
     print(f"1b. {mib} MiB download: gmr download {g:.2f} s ({mb / g:.0f} MB/s, sha256 verified) "
           f"vs curl -o {c:.2f} s ({mb / c:.0f} MB/s): ratio {c / g:.2f}")  # fmt: skip
+    fu, fd = median(fixed_up), median(fixed_down)
+    print(f"1d. fixed cost (1-byte file, whole command): publish {fu:.2f} s, download {fd:.2f} s; "
+          f"1a and 1b without it: upload {median(up_gmr) - fu:.2f} s, download "
+          f"{median(down_gmr) - fd:.2f} s")  # fmt: skip
     small = random_file(work / "small" / "small.bin", 64)
     _, small_rss = gmr(base, "publish", "small", str(small), "--version", "1.0.0")
     _, small_down = gmr(base, "download", "small", "1.0.0", "--dest", str(work / "small-down"))
