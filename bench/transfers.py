@@ -137,16 +137,17 @@ def big_transfers(
     g, c = median(down_gmr), median(down_curl)
     print(f"1b. {mib} MiB download: gmr download {g:.2f} s ({mb / g:.0f} MB/s, sha256 verified) "
           f"vs curl -o {c:.2f} s ({mb / c:.0f} MB/s): ratio {c / g:.2f}")  # fmt: skip
-    fu, fd = median(fixed_up), median(fixed_down)
-    print(f"1d. fixed cost (1-byte file, whole command): publish {fu:.2f} s, download {fd:.2f} s; "
-          f"1a and 1b without it: upload {median(up_gmr) - fu:.2f} s, download "
-          f"{median(down_gmr) - fd:.2f} s")  # fmt: skip
     small = random_file(work / "small" / "small.bin", 64)
     _, small_rss = gmr(base, "publish", "small", str(small), "--version", "1.0.0")
     _, small_down = gmr(base, "download", "small", "1.0.0", "--dest", str(work / "small-down"))
     print(f"1c. peak RSS: publish {small_rss / 1024:.0f} MiB at 64 MiB, "
           f"{max(rss_up) / 1024:.0f} MiB at {mib} MiB; download {small_down / 1024:.0f} MiB "
           f"at 64 MiB, {max(rss_down) / 1024:.0f} MiB at {mib} MiB")  # fmt: skip
+    up, down = median(up_gmr) - median(fixed_up), median(down_gmr) - median(fixed_down)
+    print(f"1d. fixed cost (1-byte file, whole command): publish {median(fixed_up):.2f} s, "
+          f"download {median(fixed_down):.2f} s; 1a and 1b without it: upload {up:.2f} s "
+          f"(ratio {median(up_curl) / up:.2f}), download {down:.2f} s "
+          f"(ratio {median(down_curl) / down:.2f})")  # fmt: skip
     big.unlink()
 
 
