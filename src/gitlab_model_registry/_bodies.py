@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -151,15 +152,17 @@ def prefix_digest(out: BinaryIO, have: int) -> tuple[hashlib._Hash, int]:
 def copy_body(
     response: requests.Response,
     out: BinaryIO,
-    digest: hashlib._Hash,
+    digest: hashlib._Hash | None,
     done: int,
     on_bytes: Callable[[int], None],
 ) -> int:
-    with BackgroundDigest(digest) as hashing:
+    """Write the body to ``out`` (hashed beside it into ``digest`` unless that is None)."""
+    with BackgroundDigest(digest) if digest is not None else nullcontext() as hashing:
         for chunk in response.iter_content(CHUNK):
             check_cancelled()
             out.write(chunk)
-            hashing.update(chunk)
+            if hashing is not None:
+                hashing.update(chunk)
             done += len(chunk)
             on_bytes(done)
     return done
@@ -169,21 +172,32 @@ def copy_body(
 class Placement:
     """A download that is a range of a bigger, existing file (a split file's part): written at
     ``offset`` in ``path``. What earlier attempts wrote and hashed is kept, so a cut-off answer
-    continues from there."""
+    continues from there.
+
+    ``written`` grows only once its bytes are in the file (visible to another reader of it);
+    ``restarts`` counts the times the range was started again. With ``hashing`` off the part is
+    not hashed on its own: the whole file's digest, taken as the bytes land, covers it
+    (``_joining.FollowingDigest``).
+    """
 
     path: Path
     offset: int
+    hashing: bool = True
     written: int = 0
+    restarts: int = 0
     digest: hashlib._Hash = field(default_factory=hashlib.sha256)
 
     def restart(self) -> None:
         self.written, self.digest = 0, hashlib.sha256()
+        self.restarts += 1
 
     def copy(self, response: requests.Response, on_bytes: Callable[[int], None]) -> None:
-        def written(done: int) -> None:  # after each chunk is written and handed to the digest
-            self.written = done
-            on_bytes(done)
-
         with self.path.open("r+b") as out:
+
+            def written(done: int) -> None:  # after each chunk is in the file and being hashed
+                out.flush()
+                self.written = done
+                on_bytes(done)
+
             out.seek(self.offset + self.written)
-            copy_body(response, out, self.digest, self.written, written)
+            copy_body(response, out, self.digest if self.hashing else None, self.written, written)

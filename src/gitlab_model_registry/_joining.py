@@ -1,5 +1,6 @@
-"""A split file's bytes put together: parts written into their places in the file (GitLab), or
-downloaded whole and joined by the kernel, its sha256 taken beside the copy (other registries).
+"""A split file's bytes put together: parts written into their places in the file, its sha256
+taken as they land (GitLab), or downloaded whole and joined by the kernel, its sha256 taken
+beside the copy (other registries).
 
 The first part becomes the file (renamed, not copied) and the others are appended with
 ``copy_file_range``, so no byte passes through Python on the way; a thread hashes the parts in
@@ -13,10 +14,11 @@ import hashlib
 import itertools
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from gitlab_model_registry._bodies import Placement
+from gitlab_model_registry._digesting import FollowingDigest
 from gitlab_model_registry.errors import IntegrityError
 from gitlab_model_registry.models import RemoteFile
 from gitlab_model_registry.split_manifest import Split
@@ -110,25 +112,59 @@ def _building(parts_dir: Path, index: int) -> Path:
     return parts_dir / f".whole-{index}"
 
 
-def placements(splits: Sequence[Split], parts_dir: Path) -> list[tuple[RemoteFile, Placement]]:
-    """Each part's place in its file, created at its full size (sparse until written)."""
-    places = []
+Places = list[tuple[RemoteFile, Placement]]
+#: Fetches parts into their places once more (their sha256 checked this time).
+Refetch = Callable[[Places], None]
+
+
+def placements(splits: Sequence[Split], parts_dir: Path) -> list[Places]:
+    """Each split's parts with their places in its file, created at its full size (sparse until
+    written). The parts are not hashed one by one: the whole file is, as they land."""
+    grouped = []
     for index, split in enumerate(splits):
         building = _building(parts_dir, index)
         with building.open("wb") as out:
             out.truncate(split.file.size)
         offsets = list(itertools.accumulate((p.size for p in split.parts), initial=0))[:-1]
-        places += [(p, Placement(building, at)) for p, at in zip(split.parts, offsets, strict=True)]
-    return places
+        places = zip(split.parts, offsets, strict=True)
+        grouped.append([(p, Placement(building, at, hashing=False)) for p, at in places])
+    return grouped
 
 
-def verify_placed(split: Split, parts_dir: Path, index: int, target: Path) -> None:
-    """The file ``placements`` made for ``split``, its parts each verified already, checked
-    as a whole, then put in place."""
-    building = _building(parts_dir, index)
-    _check_whole(split, RangeDigest([(building, 0, split.file.size)]).result())
+def following(places: Places) -> FollowingDigest:
+    """The sha256 of the file ``places`` fill, taken as their bytes land."""
+    return FollowingDigest(places[0][1].path, [(part.size, place) for part, place in places])
+
+
+def verify_placed(
+    split: Split, places: Places, followed: str | None, refetch: Refetch, target: Path
+) -> None:
+    """The file ``places`` filled, checked as a whole, then put in place.
+
+    When the whole does not match, the parts that do not are fetched once more, checked one by
+    one (bytes damaged on the way); a part that still does not match is refused (``transfer``).
+    """
+    building = places[0][1].path
+    digest = followed or _read_back(building, split.file.size)
+    if digest != split.file.sha256:
+        damaged = [
+            (part, place)
+            for part, place in places
+            if _read_back(building, part.size, place.offset) != part.sha256
+        ]
+        if damaged:
+            for _, place in damaged:
+                place.restart()
+                place.hashing = True
+            refetch(damaged)
+            digest = _read_back(building, split.file.size)
+    _check_whole(split, digest)
     target.parent.mkdir(parents=True, exist_ok=True)
     building.replace(target)
+
+
+def _read_back(path: Path, size: int, offset: int = 0) -> str:
+    return RangeDigest([(path, offset, size)]).result()
 
 
 def assemble(split: Split, parts_dir: Path, target: Path) -> None:

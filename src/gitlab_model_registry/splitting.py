@@ -3,7 +3,8 @@ stored form is ``split_manifest``'s).
 
 ``SplitFiles`` wraps a backend so every command sees the logical file: ``list_files`` hides the
 parts and the manifest and reports the whole file (its ``parts`` > 0), downloads reassemble and
-verify each part and the whole, promotion copies the parts, uploads split and resume per part.
+verify the whole (and, where it does not match, each part), promotion copies the parts, uploads
+split and resume per part.
 Splitting applies to GitLab only (``split_size`` None elsewhere): MLflow artifact stores have no
 per-file limit and MLflow's own clients expect whole files; reading works on any backend.
 """
@@ -15,7 +16,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gitlab_model_registry._joining import RangeDigest, assemble, placements, verify_placed
+from gitlab_model_registry._joining import (
+    Places,
+    RangeDigest,
+    assemble,
+    following,
+    placements,
+    verify_placed,
+)
 from gitlab_model_registry.backends import Backend, EnvironmentLedger, ProgressCallback
 from gitlab_model_registry.backends._copy import copy_via_disk
 from gitlab_model_registry.errors import IntegrityError
@@ -121,16 +129,25 @@ class SplitFiles:
             jobs = [*plain, *pieces]
             self.inner.download(mv, jobs, Path(tmp), concurrency=concurrency, progress=progress)
             if placing:
-                places = placements(splits, Path(tmp))
-                placing(mv, places, concurrency=concurrency, progress=progress)
+
+                def place(places: Places) -> None:
+                    placing(mv, places, concurrency=concurrency, progress=progress)
+
+                grouped = placements(splits, Path(tmp))
+                digests = [following(places) for places in grouped]
+                try:
+                    place([job for places in grouped for job in places])
+                finally:
+                    followed = [digest.result() for digest in digests]
             for file in plain:
                 (dest / file.name).parent.mkdir(parents=True, exist_ok=True)
                 (Path(tmp) / file.name).replace(dest / file.name)
             for index, split in enumerate(splits):
+                target = dest / split.file.name
                 if placing:
-                    verify_placed(split, Path(tmp), index, dest / split.file.name)
+                    verify_placed(split, grouped[index], followed[index], place, target)
                 else:
-                    assemble(split, Path(tmp), dest / split.file.name)
+                    assemble(split, Path(tmp), target)
 
     def copy_from(
         self,

@@ -158,6 +158,28 @@ def test_a_missing_or_corrupt_part_is_refused_with_nothing_written(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".got")] == []
 
 
+def test_only_the_part_that_breaks_the_whole_files_sha256_is_fetched_again(
+    gmr: Gmr, double: Double, big_model: tuple[Path, str], tmp_path: Path
+) -> None:
+    root, _ = big_model
+    args = ("publish", "iris", str(root), "--version", "1.0.0", "--split-size", "1MiB")
+    assert gmr(*args).code == 0
+    double.control.corrupt_file("iris", "1.0.0", "weights/big.bin.gmr-part-00002")
+
+    got = gmr("download", "iris", "1.0.0", "--dest", str(tmp_path / "got"))
+
+    assert got.code == 3 and "big.bin.gmr-part-00002" in got.stderr, got.stderr
+    served = {
+        path.rsplit("/", 1)[-1]: n
+        for path, n in double.control.served_bytes().items()
+        if "gmr-part" in path
+    }
+    # The parts land unhashed and the whole file is hashed as they do; it does not match, so
+    # each part is checked and only the damaged one is fetched again (and retried), then refused.
+    assert served["big.bin.gmr-part-00001"] == MIB and served["big.bin.gmr-part-00003"] == MIB // 2
+    assert served["big.bin.gmr-part-00002"] >= 2 * MIB, served
+
+
 def _kill_during_part_3(gmr: Gmr, double: Double, *args: str) -> None:
     """Run gmr with part 3's request hanging; kill it once part 2 was written."""
     before = len(writes(double))
