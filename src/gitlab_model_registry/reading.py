@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitlab_model_registry import catalog, files, signing
+from gitlab_model_registry import catalog, files, resuming, signing
 from gitlab_model_registry.backends import Backend
 from gitlab_model_registry.cache import Cache
 from gitlab_model_registry.errors import AuthError, Interrupted, NotFoundError, UsageError
@@ -115,13 +115,15 @@ def download(
                 hint="download another version, or publish this one again",
             )
         observer.log(f"{model} {mv.version}: {len(files)} file(s)")
-    partial = dest.parent / f".{dest.name}.gmr-{uuid.uuid4().hex[:8]}"
-    partial.mkdir(parents=True)
+    partial, resumed = resuming.claim(dest, mv, files)
     cache = Cache(cache_dir) if cache_dir else None
+    kept = False
     try:
         signed, unsigned = _verify(backend, mv, files, verify, partial, observer)
         cached = _from_cache(cache, unsigned, partial, observer)
         todo = [f for f in unsigned if f not in cached]
+        if resumed:
+            todo = _resumed(todo, partial, observer)
         if todo:
             _download(backend, mv, todo, partial, concurrency, observer, dest)
         if cache is not None:
@@ -130,9 +132,24 @@ def download(
         if signed:
             signing.check_downloaded(signed[0], partial, signed[1], f"{model} {mv.version}")
         _move_into_place(partial, dest)
+    except BaseException as error:
+        if resuming.resumable(error) and resuming.holds_bytes(partial):
+            observer.log(f"kept what arrived in {resuming.keep(partial, dest, mv, files)}: "
+                         "the same download continues from it")  # fmt: skip
+            kept = True
+        raise
     finally:
-        shutil.rmtree(partial, ignore_errors=True)
+        if not kept:
+            shutil.rmtree(partial, ignore_errors=True)
     return DownloadResult(mv, files, dest, cached, signed[0].signer if signed else "")
+
+
+def _resumed(todo: list[RemoteFile], partial: Path, observer: Observer) -> list[RemoteFile]:
+    """The files a stopped try of this download did not finish (``resuming``)."""
+    left = [f for f in todo if not resuming.already_here(partial, f)]
+    observer.log(f"continuing a stopped download: {len(todo) - len(left)} of {len(todo)} "
+                 "file(s) were complete")  # fmt: skip
+    return left
 
 
 def _download(
@@ -149,7 +166,9 @@ def _download(
         try:
             backend.download(mv, todo, partial, concurrency=concurrency, progress=observer.progress)
         except Interrupted as stop:
-            raise stop.explained(f"nothing was written to {dest}") from None
+            raise stop.explained(
+                f"nothing was written to {dest}; run it again to continue"
+            ) from None
 
 
 def _from_cache(

@@ -214,8 +214,8 @@ class Transfer:
         try:
             self._retrier.run(in_slot(pacer, attempt), f"downloading {file.name}")
         except TransferError as error:
-            if not placed:  # a placement's file is its owner's to remove
-                part.unlink(missing_ok=True)
+            # Bytes known to be wrong are gone already; the others stay for the next try
+            # (``resuming``), and a placement's file is its owner's.
             if mismatched:
                 raise IntegrityError(
                     error.message, hint="the stored file may be corrupt"

@@ -205,13 +205,16 @@ def test_a_body_shorter_than_its_length_is_retried(tmp_path: Path) -> None:
     assert (tmp_path / "w.bin").read_bytes() == DATA and len(sleeps) == 1
 
 
-def test_broken_reads_exhaust_into_a_registry_error(tmp_path: Path) -> None:
+def test_broken_reads_exhaust_into_a_registry_error_and_leave_the_part_to_resume(
+    tmp_path: Path,
+) -> None:
     session = ScriptedSession([BrokenResponse(200, b"")] * 4)
 
     with pytest.raises(TransferError, match="after 4 attempts: connection broken") as error:
         transfer(session, []).get("http://x/f", _file(), tmp_path / "w.bin")
     assert error.value.exit_code == 3
-    assert list(tmp_path.iterdir()) == []
+    # Never the file itself; the part stays for a next try of the download (``resuming``).
+    assert [p.name for p in tmp_path.iterdir()] == ["w.bin.part"]
 
 
 @pytest.mark.parametrize(

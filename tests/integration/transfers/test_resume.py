@@ -1,0 +1,101 @@
+"""A download stopped by the network or by a signal continues where it stopped when run again."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from gitlab_model_registry.transfer import CHUNK
+from tests.gitlab_double.pytest_plugin import Double
+from tests.integration.publish.conftest import Gmr
+
+#: Two attempts per file instead of six: the network fails for good sooner.
+FEW_RETRIES = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1"}
+
+
+@pytest.fixture
+def published(gmr: Gmr, tmp_path: Path) -> bytes:
+    """iris 1.0.0: a file of 12 chunks and a small one; the big file's bytes."""
+    root = tmp_path / "model"
+    root.mkdir()
+    data = os.urandom(12 * CHUNK)
+    (root / "weights.bin").write_bytes(data)
+    (root / "config.json").write_text("{}")
+    assert gmr("publish", "iris", str(root), "--version", "1.0.0").code == 0
+    return data
+
+
+def _served(double: Double, name: str) -> int:
+    return sum(n for path, n in double.control.served_bytes().items() if path.endswith(name))
+
+
+def _leftovers(tmp_path: Path) -> list[str]:
+    return sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".got"))
+
+
+def test_a_download_the_network_kept_failing_continues_from_its_bytes(
+    gmr: Gmr, double: Double, published: bytes, tmp_path: Path
+) -> None:
+    # Every answer is reset after one chunk, and only two attempts are made: the download fails.
+    double.control.set_faults(reset_rate=1.0, reset_after=CHUNK)
+    failed = gmr("download", "iris", "1.0.0", "--dest", str(tmp_path / "got"), env=FEW_RETRIES)
+    assert failed.code == 3, failed.stderr
+    assert not (tmp_path / "got").exists()
+    assert [name.split("-resume-")[0] for name in _leftovers(tmp_path)] == [".got.gmr"]
+    first = _served(double, "weights.bin")
+    assert 0 < first < len(published)
+    double.control.set_faults(reset_rate=0.0)
+
+    resumed = gmr("download", "iris", "1.0.0", "--dest", str(tmp_path / "got"))
+
+    assert resumed.code == 0, resumed.stderr
+    assert "continuing a stopped download: 1 of 2 file(s) were complete" in resumed.stderr
+    assert (tmp_path / "got" / "weights.bin").read_bytes() == published
+    assert sorted(p.name for p in (tmp_path / "got").iterdir()) == ["config.json", "weights.bin"]
+    # The bytes the first try received were not served again, nor the complete small file.
+    assert _served(double, "weights.bin") == len(published)
+    assert _served(double, "config.json") == 2
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_download_stopped_by_sigterm_continues_and_another_version_does_not_use_it(
+    gmr: Gmr, double: Double, published: bytes, tmp_path: Path
+) -> None:
+    # Each answer breaks after one chunk and is retried with growing delays: the download is
+    # slow enough to be stopped midway.
+    double.control.set_faults(reset_rate=1.0, reset_after=CHUNK)
+    proc = gmr.start("download", "iris", "1.0.0", "--dest", str(tmp_path / "got"))
+    deadline = time.monotonic() + 60
+    while _served(double, "weights.bin") < CHUNK:
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 143, stderr
+    assert "run it again to continue" in stderr.strip().splitlines()[-1], stderr
+    assert len(_leftovers(tmp_path)) == 1
+    double.control.set_faults(reset_rate=0.0)
+
+    # What 1.0.0's try kept is not 2.0.0's: another version starts afresh and leaves it alone.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "weights.bin").write_bytes(b"different")
+    later = {"CI_PIPELINE_ID": "501", "CI_PIPELINE_IID": "43"}  # another pipeline's version
+    assert gmr("publish", "iris", str(other), "--version", "2.0.0", env=later).code == 0
+    assert gmr("download", "iris", "2.0.0", "--dest", str(tmp_path / "got")).code == 0
+    assert (tmp_path / "got" / "weights.bin").read_bytes() == b"different"
+    assert len(_leftovers(tmp_path)) == 1
+
+    resumed = gmr("download", "iris", "1.0.0", "--dest", str(tmp_path / "got"), "--force")
+
+    assert resumed.code == 0, resumed.stderr
+    got = (tmp_path / "got" / "weights.bin").read_bytes()
+    assert hashlib.sha256(got).digest() == hashlib.sha256(published).digest()
+    assert _served(double, "weights.bin") == len(published) + len(b"different")  # none twice
+    assert _leftovers(tmp_path) == []
