@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -108,8 +109,12 @@ def _append(source: int, out: int, at: int, size: int) -> None:
         raise OSError(f"a part is {size - done} byte(s) short of its recorded size")
 
 
-def _building(parts_dir: Path, index: int) -> Path:
-    return parts_dir / f".whole-{index}"
+def _building(parts_dir: Path, split: Split) -> Path:
+    return parts_dir / f".whole-{hashlib.sha256(split.file.name.encode()).hexdigest()[:16]}"
+
+
+def _record(building: Path) -> Path:
+    return building.with_name(building.name + ".landed.json")
 
 
 Places = list[tuple[RemoteFile, Placement]]
@@ -119,16 +124,44 @@ Refetch = Callable[[Places], None]
 
 def placements(splits: Sequence[Split], parts_dir: Path) -> list[Places]:
     """Each split's parts with their places in its file, created at its full size (sparse until
-    written). The parts are not hashed one by one: the whole file is, as they land."""
+    written), or as far as a stopped try of the download recorded each part had landed
+    (``record_landed``). The parts are not hashed one by one: the whole file is, as they land,
+    so bytes a stopped try left are checked with the rest."""
     grouped = []
-    for index, split in enumerate(splits):
-        building = _building(parts_dir, index)
-        with building.open("wb") as out:
-            out.truncate(split.file.size)
+    for split in splits:
+        building = _building(parts_dir, split)
+        landed = _landed(split, building)
+        if not landed:
+            with building.open("wb") as out:
+                out.truncate(split.file.size)
         offsets = list(itertools.accumulate((p.size for p in split.parts), initial=0))[:-1]
         places = zip(split.parts, offsets, strict=True)
-        grouped.append([(p, Placement(building, at, hashing=False)) for p, at in places])
+        grouped.append(
+            [(p, Placement(building, at, False, landed.get(p.name, 0))) for p, at in places]
+        )
     return grouped
+
+
+def record_landed(splits: Sequence[Split], grouped: Sequence[Places]) -> None:
+    """How far each part landed, for a next try of the download (``resuming``)."""
+    for split, places in zip(splits, grouped, strict=True):
+        landed = {part.name: place.written for part, place in places}
+        record = {"sha256": split.file.sha256, "landed": landed}
+        _record(places[0][1].path).write_text(json.dumps(record))
+
+
+def _landed(split: Split, building: Path) -> dict[str, int]:
+    """A stopped try's record for ``split``: part name -> bytes in place ({} if none fits)."""
+    try:
+        record = json.loads(_record(building).read_text())
+        if building.stat().st_size != split.file.size or record["sha256"] != split.file.sha256:
+            return {}
+        sizes = {p.name: p.size for p in split.parts}
+        landed = {str(k): int(v) for k, v in record["landed"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+    fits = landed.keys() == sizes.keys() and all(0 <= landed[n] <= sizes[n] for n in sizes)
+    return landed if fits else {}
 
 
 def following(places: Places) -> FollowingDigest:

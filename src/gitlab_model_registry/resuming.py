@@ -6,8 +6,9 @@ after the retries), that directory is renamed ``.<dest>.gmr-resume-<key>``, the 
 version and its files. The same download run again claims it by renaming it to its own name
 (of two downloads started at once, one wins the rename, the other starts afresh), keeps the
 files in it whose size and sha256 match, and continues each cut-off ``<file>.part`` with a
-``Range`` request. Any other failure (bytes that do not match, a missing file, a refused
-credential) removes the directory; ``--dest`` itself is only ever written whole.
+``Range`` request (a split file's parts: from where its record says each landed, ``_joining``;
+the whole file's sha256 covers those bytes too). Any other failure (bytes that do not match,
+a missing file, a refused credential) removes the directory; ``--dest`` is only written whole.
 """
 
 from __future__ import annotations

@@ -11,17 +11,20 @@ per-file limit and MLflow's own clients expect whole files; reading works on any
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from gitlab_model_registry import resuming
 from gitlab_model_registry._joining import (
     Places,
     RangeDigest,
     assemble,
     following,
     placements,
+    record_landed,
     verify_placed,
 )
 from gitlab_model_registry.backends import Backend, EnvironmentLedger, ProgressCallback
@@ -123,31 +126,35 @@ class SplitFiles:
         # GitLab's backend writes each part straight into its place in the file; other
         # registries download the parts whole, which are then joined.
         placing = getattr(self.inner, "download_into", None)
-        with tempfile.TemporaryDirectory(dir=dest, prefix=".gmr-parts-") as tmp:
-            plain = [f for f in files if not f.parts]
-            pieces = [] if placing else [p for s in splits for p in s.parts]
-            jobs = [*plain, *pieces]
-            self.inner.download(mv, jobs, Path(tmp), concurrency=concurrency, progress=progress)
+        # Kept with the download's directory when it stops, so a next try continues (``resuming``).
+        work = dest / ".gmr-parts"
+        work.mkdir(parents=True, exist_ok=True)
+        plain = [f for f in files if not f.parts]
+        pieces = [] if placing else [p for s in splits for p in s.parts]
+        jobs = [f for f in [*plain, *pieces] if not resuming.already_here(work, f)]
+        self.inner.download(mv, jobs, work, concurrency=concurrency, progress=progress)
+        if placing:
+
+            def place(places: Places) -> None:
+                placing(mv, places, concurrency=concurrency, progress=progress)
+
+            grouped = placements(splits, work)
+            digests = [following(places) for places in grouped]
+            try:
+                place([(p, at) for places in grouped for p, at in places if at.written < p.size])
+            finally:
+                followed = [digest.result() for digest in digests]
+                record_landed(splits, grouped)
+        for file in plain:
+            (dest / file.name).parent.mkdir(parents=True, exist_ok=True)
+            (work / file.name).replace(dest / file.name)
+        for index, split in enumerate(splits):
+            target = dest / split.file.name
             if placing:
-
-                def place(places: Places) -> None:
-                    placing(mv, places, concurrency=concurrency, progress=progress)
-
-                grouped = placements(splits, Path(tmp))
-                digests = [following(places) for places in grouped]
-                try:
-                    place([job for places in grouped for job in places])
-                finally:
-                    followed = [digest.result() for digest in digests]
-            for file in plain:
-                (dest / file.name).parent.mkdir(parents=True, exist_ok=True)
-                (Path(tmp) / file.name).replace(dest / file.name)
-            for index, split in enumerate(splits):
-                target = dest / split.file.name
-                if placing:
-                    verify_placed(split, grouped[index], followed[index], place, target)
-                else:
-                    assemble(split, Path(tmp), target)
+                verify_placed(split, grouped[index], followed[index], place, target)
+            else:
+                assemble(split, work, target)
+        shutil.rmtree(work)
 
     def copy_from(
         self,

@@ -14,16 +14,17 @@ from gitlab_model_registry.transfer import CHUNK
 from tests.gitlab_double.pytest_plugin import Double
 from tests.integration.publish.conftest import Gmr
 
-#: Two attempts per file instead of six: the network fails for good sooner.
-FEW_RETRIES = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1"}
+#: GitLab transfers make 6 attempts; with every answer reset after one chunk, a file of more
+#: chunks than that fails for good.
+ATTEMPTS = 6
 
 
 @pytest.fixture
 def published(gmr: Gmr, tmp_path: Path) -> bytes:
-    """iris 1.0.0: a file of 12 chunks and a small one; the big file's bytes."""
+    """iris 1.0.0: a file of 2 x ATTEMPTS chunks and a small one; the big file's bytes."""
     root = tmp_path / "model"
     root.mkdir()
-    data = os.urandom(12 * CHUNK)
+    data = os.urandom(2 * ATTEMPTS * CHUNK)
     (root / "weights.bin").write_bytes(data)
     (root / "config.json").write_text("{}")
     assert gmr("publish", "iris", str(root), "--version", "1.0.0").code == 0
@@ -41,9 +42,9 @@ def _leftovers(tmp_path: Path) -> list[str]:
 def test_a_download_the_network_kept_failing_continues_from_its_bytes(
     gmr: Gmr, double: Double, published: bytes, tmp_path: Path
 ) -> None:
-    # Every answer is reset after one chunk, and only two attempts are made: the download fails.
+    # Every answer is reset after one chunk: the attempts run out halfway through the file.
     double.control.set_faults(reset_rate=1.0, reset_after=CHUNK)
-    failed = gmr("download", "iris", "1.0.0", "--dest", str(tmp_path / "got"), env=FEW_RETRIES)
+    failed = gmr("download", "iris", "1.0.0", "--dest", str(tmp_path / "got"))
     assert failed.code == 3, failed.stderr
     assert not (tmp_path / "got").exists()
     assert [name.split("-resume-")[0] for name in _leftovers(tmp_path)] == [".got.gmr"]
@@ -98,4 +99,31 @@ def test_a_download_stopped_by_sigterm_continues_and_another_version_does_not_us
     got = (tmp_path / "got" / "weights.bin").read_bytes()
     assert hashlib.sha256(got).digest() == hashlib.sha256(published).digest()
     assert _served(double, "weights.bin") == len(published) + len(b"different")  # none twice
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_split_download_the_network_kept_failing_continues_each_part_where_it_stopped(
+    gmr: Gmr, double: Double, tmp_path: Path
+) -> None:
+    part = (ATTEMPTS + 1) * CHUNK
+    data = os.urandom(2 * part)
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "big.bin").write_bytes(data)
+    publish = ("publish", "iris", str(tmp_path / "model"), "--version", "1.0.0")
+    assert gmr(*publish, "--split-size", f"{part}B").code == 0
+    # Each answer is reset after one chunk: the attempts run out one chunk before each part ends.
+    double.control.set_faults(reset_rate=1.0, reset_after=CHUNK)
+    failed = gmr("download", "iris", "1.0.0", "--dest", str(tmp_path / "got"))
+    assert failed.code == 3, failed.stderr
+    assert not (tmp_path / "got").exists() and len(_leftovers(tmp_path)) == 1
+    double.control.set_faults(reset_rate=0.0)
+
+    resumed = gmr("download", "iris", "1.0.0", "--dest", str(tmp_path / "got"))
+
+    assert resumed.code == 0, resumed.stderr
+    assert (tmp_path / "got" / "big.bin").read_bytes() == data
+    assert [p.name for p in (tmp_path / "got").iterdir()] == ["big.bin"]
+    # Each part's bytes were served once in all: the second run asked only for the last chunk of each.
+    assert _served(double, "big.bin.gmr-part-00001") == part
+    assert _served(double, "big.bin.gmr-part-00002") == part
     assert _leftovers(tmp_path) == []
