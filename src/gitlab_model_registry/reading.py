@@ -131,6 +131,8 @@ def download(
                 cache.keep(file, partial / file.name)
         if signed:
             signing.check_downloaded(signed[0], partial, signed[1], f"{model} {mv.version}")
+        if resumed:
+            resuming.tidy(partial, files)
         _move_into_place(partial, dest)
     except BaseException as error:
         if resuming.resumable(error) and resuming.holds_bytes(partial):

@@ -71,6 +71,19 @@ def already_here(work: Path, file: RemoteFile) -> bool:
     return bool(file.sha256) and sha256_file(path) == file.sha256
 
 
+def tidy(work: Path, files: Sequence[RemoteFile]) -> None:
+    """Remove what a stopped try left that is none of ``files`` (a ``.part`` of a file that came
+    from the cache this time, a split file's records), so ``--dest`` holds the version only."""
+    names = {f.name for f in files}
+    for path in sorted(work.rglob("*"), reverse=True):  # children before their folders
+        name = path.relative_to(work).as_posix()
+        if path.is_dir() and not path.is_symlink():
+            if not any(n.startswith(name + "/") for n in names):
+                shutil.rmtree(path, ignore_errors=True)
+        elif name not in names:
+            path.unlink(missing_ok=True)
+
+
 def _resume_dir(dest: Path, mv: ModelVersion, files: Sequence[RemoteFile]) -> Path:
     listed = sorted((f.name, f.size, f.sha256 or "") for f in files)
     identity = json.dumps([mv.model, mv.version, listed]).encode()
