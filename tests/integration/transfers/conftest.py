@@ -11,9 +11,10 @@ import pytest
 from gitlab_model_registry import Flags, Settings, open_registry
 from gitlab_model_registry.backends import Backend
 from tests.gitlab_double.pytest_plugin import Double
-from tests.integration.publish.conftest import gmr
+from tests.integration.publish.conftest import Gmr, gmr
 
-__all__ = ["Lines", "gitlab", "gmr"]  # gmr: the CLI fixture, shared with the publish tests
+# gmr: the CLI fixture, shared with the publish tests
+__all__ = ["Lines", "gitlab", "gmr", "publish_split_file"]
 
 
 class Lines:
@@ -50,3 +51,11 @@ def lines() -> Lines:
 def faulty(double: Double) -> Iterator[Double]:
     yield double
     double.control.reset()
+
+
+def publish_split_file(gmr: Gmr, tmp_path: Path, data: bytes, split_size: int) -> None:
+    """iris 1.0.0 holding one file, big.bin, of ``data``, stored in parts of ``split_size``."""
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "big.bin").write_bytes(data)
+    publish = ("publish", "iris", str(tmp_path / "model"), "--version", "1.0.0")
+    assert gmr(*publish, "--split-size", f"{split_size}B").code == 0

@@ -13,6 +13,7 @@ import pytest
 from gitlab_model_registry.transfer import CHUNK
 from tests.gitlab_double.pytest_plugin import Double
 from tests.integration.publish.conftest import Gmr
+from tests.integration.transfers.conftest import publish_split_file
 
 #: GitLab transfers make 6 attempts; with every answer reset after one chunk, a file of more
 #: chunks than that fails for good.
@@ -107,10 +108,7 @@ def test_a_split_download_the_network_kept_failing_continues_each_part_where_it_
 ) -> None:
     part = (ATTEMPTS + 1) * CHUNK
     data = os.urandom(2 * part)
-    (tmp_path / "model").mkdir()
-    (tmp_path / "model" / "big.bin").write_bytes(data)
-    publish = ("publish", "iris", str(tmp_path / "model"), "--version", "1.0.0")
-    assert gmr(*publish, "--split-size", f"{part}B").code == 0
+    publish_split_file(gmr, tmp_path, data, part)
     # Each answer is reset after one chunk: the attempts run out one chunk before each part ends.
     double.control.set_faults(reset_rate=1.0, reset_after=CHUNK)
     failed = gmr("download", "iris", "1.0.0", "--dest", str(tmp_path / "got"))

@@ -13,6 +13,7 @@ import pytest
 from gitlab_model_registry.transfer import CHUNK
 from tests.gitlab_double.pytest_plugin import Double
 from tests.integration.publish.conftest import Gmr, writes
+from tests.integration.transfers.conftest import publish_split_file
 
 MIB = 1024 * 1024
 
@@ -114,10 +115,7 @@ def test_a_part_cut_off_midway_continues_in_its_place_in_the_file(
     # Two parts of two chunks each and a tail: every answer is reset after one chunk, so each
     # part arrives in two answers, the second a Range continuing where the first one broke.
     data = os.urandom(4 * CHUNK + 1000)
-    (tmp_path / "model").mkdir()
-    (tmp_path / "model" / "big.bin").write_bytes(data)
-    publish = ("publish", "iris", str(tmp_path / "model"), "--version", "1.0.0")
-    assert gmr(*publish, "--split-size", f"{2 * CHUNK}B").code == 0
+    publish_split_file(gmr, tmp_path, data, 2 * CHUNK)
     double.control.set_faults(reset_rate=1.0, reset_after=CHUNK)
 
     got = gmr("download", "iris", "1.0.0", "--dest", str(tmp_path / "got"))
