@@ -135,9 +135,11 @@ def placements(splits: Sequence[Split], parts_dir: Path) -> list[Places]:
             with building.open("wb") as out:
                 out.truncate(split.file.size)
         offsets = list(itertools.accumulate((p.size for p in split.parts), initial=0))[:-1]
-        places = zip(split.parts, offsets, strict=True)
         grouped.append(
-            [(p, Placement(building, at, False, landed.get(p.name, 0))) for p, at in places]
+            [
+                (p, Placement(building, at, hashing=False, written=landed.get(p.name, 0)))
+                for p, at in zip(split.parts, offsets, strict=True)
+            ]
         )
     return grouped
 
