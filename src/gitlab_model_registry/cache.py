@@ -17,9 +17,9 @@ import os
 import re
 import shutil
 import uuid
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from gitlab_model_registry.files import sha256_file
+from gitlab_model_registry.files import holds, stays_inside
 from gitlab_model_registry.models import RemoteFile
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -36,14 +36,12 @@ class Cache:
 
     def place(self, file: RemoteFile, dest: Path) -> bool:
         """Put the cached bytes of ``file`` at ``dest``; False when there is no good entry."""
-        if not file.sha256 or not _SHA256.fullmatch(file.sha256) or not _inside(file.name):
+        if not file.sha256 or not _SHA256.fullmatch(file.sha256) or not stays_inside(file.name):
             return False  # a name leaving the destination is the download's to refuse
         entry = self.entry(file.sha256)
-        try:
-            size = entry.stat().st_size
-        except OSError:
+        if not entry.exists():
             return False
-        if size != file.size or sha256_file(entry) != file.sha256:
+        if not holds(entry, file):
             entry.unlink(missing_ok=True)  # partial or corrupt: the download replaces it
             return False
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -57,11 +55,6 @@ class Cache:
         entry = self.entry(file.sha256)
         entry.parent.mkdir(parents=True, exist_ok=True)
         _link_or_copy(path, entry)
-
-
-def _inside(name: str) -> bool:
-    path = PurePosixPath(name)
-    return not path.is_absolute() and ".." not in path.parts
 
 
 def _link_or_copy(source: Path, dest: Path) -> None:

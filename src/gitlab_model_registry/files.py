@@ -9,10 +9,10 @@ import re
 import stat
 from collections import defaultdict
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .errors import LocalProblems
-from .models import UploadFile
+from .models import RemoteFile, UploadFile
 from .selection import DEFAULT_RULES, Rules
 from .sizes import human_size
 
@@ -236,3 +236,20 @@ def sha256_file(path: str | os.PathLike[str], chunk: int = CHUNK_SIZE) -> str:
         while size := file.readinto(buffer):
             digest.update(view[:size])
     return digest.hexdigest()
+
+
+def stays_inside(name: str) -> bool:
+    """Whether a registry's file name stays inside the folder it is placed in (never a path
+    of the registry's choosing)."""
+    path = PurePosixPath(name)
+    return not path.is_absolute() and ".." not in path.parts
+
+
+def holds(path: Path, file: RemoteFile) -> bool:
+    """Whether ``path`` is a regular file with ``file``'s size and sha256 (none: never)."""
+    try:
+        if not path.is_file() or path.stat().st_size != file.size:
+            return False
+    except OSError:
+        return False
+    return bool(file.sha256) and sha256_file(path) == file.sha256

@@ -18,10 +18,10 @@ import json
 import shutil
 import uuid
 from collections.abc import Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from gitlab_model_registry.errors import Interrupted
-from gitlab_model_registry.files import sha256_file
+from gitlab_model_registry.files import holds, stays_inside
 from gitlab_model_registry.models import ModelVersion, RemoteFile
 from gitlab_model_registry.retry import RETRY_STATUSES, TransferError
 
@@ -60,15 +60,8 @@ def holds_bytes(work: Path) -> bool:
 
 def already_here(work: Path, file: RemoteFile) -> bool:
     """Whether a stopped try left ``file`` complete in ``work`` (size and sha256 checked)."""
-    if PurePosixPath(file.name).is_absolute() or ".." in PurePosixPath(file.name).parts:
-        return False  # a name leaving the directory is the download's to refuse
-    path = work / file.name
-    try:
-        if not path.is_file() or path.stat().st_size != file.size:
-            return False
-    except OSError:
-        return False
-    return bool(file.sha256) and sha256_file(path) == file.sha256
+    # A name leaving the directory is the download's to refuse.
+    return stays_inside(file.name) and holds(work / file.name, file)
 
 
 def tidy(work: Path, files: Sequence[RemoteFile]) -> None:
