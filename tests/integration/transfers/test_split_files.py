@@ -39,7 +39,7 @@ def test_a_split_file_is_published_shown_downloaded_and_promoted_as_one_file(
     gmr: Gmr, double: Double, big_model: tuple[Path, str], tmp_path: Path
 ) -> None:
     root, digest = big_model
-    published = gmr("publish", "iris", str(root), "--version", "1.0.0", "--split-size", "1MiB")
+    published = gmr(*_publish_in_parts(root))
     assert published.code == 0, published.stderr
     assert _stored(double) == {
         "config.json": 2,
@@ -73,7 +73,7 @@ def test_a_publish_killed_mid_part_resumes_without_sending_stored_parts_again(
     gmr: Gmr, double: Double, big_model: tuple[Path, str]
 ) -> None:
     root, _ = big_model
-    args = ("publish", "iris", str(root), "--version", "1.0.0", "--split-size", "1MiB")
+    args = _publish_in_parts(root)
     # The third part's PUT hangs for 30 s: the publish is killed while it is on the wire.
     _kill_during_part_3(gmr, double, *args, "--concurrency", "1")
     before = len(writes(double))
@@ -90,8 +90,7 @@ def test_a_promotion_killed_mid_part_resumes_without_copying_stored_parts_again(
     gmr: Gmr, double: Double, big_model: tuple[Path, str], tmp_path: Path
 ) -> None:
     root, digest = big_model
-    publish = ("publish", "iris", str(root), "--version", "1.0.0", "--split-size", "1MiB")
-    assert gmr(*publish).code == 0
+    assert gmr(*_publish_in_parts(root)).code == 0
     # The third part's copy hangs for 30 s: the promotion is killed while it is on the wire.
     _kill_during_part_3(
         gmr, double, "promote", "iris", "1.0.0", "--to", "2.0.0", "--concurrency", "1"
@@ -142,8 +141,7 @@ def test_a_missing_or_corrupt_part_is_refused_with_nothing_written(
     gmr: Gmr, double: Double, big_model: tuple[Path, str], tmp_path: Path, damage: str
 ) -> None:
     root, _ = big_model
-    args = ("publish", "iris", str(root), "--version", "1.0.0", "--split-size", "1MiB")
-    assert gmr(*args).code == 0
+    assert gmr(*_publish_in_parts(root)).code == 0
     if damage == "corrupt":
         double.control.corrupt_file("iris", "1.0.0", "weights/big.bin.gmr-part-00002")
     else:
@@ -160,8 +158,7 @@ def test_only_the_part_that_breaks_the_whole_files_sha256_is_fetched_again(
     gmr: Gmr, double: Double, big_model: tuple[Path, str], tmp_path: Path
 ) -> None:
     root, _ = big_model
-    args = ("publish", "iris", str(root), "--version", "1.0.0", "--split-size", "1MiB")
-    assert gmr(*args).code == 0
+    assert gmr(*_publish_in_parts(root)).code == 0
     double.control.corrupt_file("iris", "1.0.0", "weights/big.bin.gmr-part-00002")
 
     got = gmr("download", "iris", "1.0.0", "--dest", str(tmp_path / "got"))
@@ -176,6 +173,11 @@ def test_only_the_part_that_breaks_the_whole_files_sha256_is_fetched_again(
     # each part is checked and only the damaged one is fetched again (and retried), then refused.
     assert served["big.bin.gmr-part-00001"] == MIB and served["big.bin.gmr-part-00003"] == MIB // 2
     assert served["big.bin.gmr-part-00002"] >= 2 * MIB, served
+
+
+def _publish_in_parts(root: Path) -> tuple[str, ...]:
+    """The command publishing ``big_model`` as iris 1.0.0, its big file in 1 MiB parts."""
+    return ("publish", "iris", str(root), "--version", "1.0.0", "--split-size", "1MiB")
 
 
 def _kill_during_part_3(gmr: Gmr, double: Double, *args: str) -> None:
