@@ -10,13 +10,22 @@ Answer faults are what proxies and flaky networks do after the server did its wo
   connection closes after half of the body;
 - ``reset_rate``: a file download whose body is longer than ``reset_after`` bytes is reset
   (TCP RST) after that many bytes; a shorter (e.g. resumed) body gets through.
+
+A 429 is answered as GitLab's Rack::Attack throttle answers it (lib/gitlab/rack_attack.rb,
+``throttled_responder`` and ``throttled_response_headers``; lib/gitlab/throttle.rb,
+``DEFAULT_RATE_LIMITING_RESPONSE_TEXT``): ``text/plain`` "Retry later", the ``RateLimit-*``
+headers and ``Retry-After`` = the seconds left in the throttle's period. GitLab's periods are
+settings (60 s for the authenticated API by default); the double's is ``THROTTLE_PERIOD_S`` so
+that tests wait a second, not a minute.
 """
 
 from __future__ import annotations
 
 import random
 import threading
+import time
 from dataclasses import dataclass
+from email.utils import formatdate
 
 from tests.gitlab_double.config import FaultSettings
 
@@ -28,6 +37,8 @@ FAULT_BODIES = {
     504: "504 Gateway Timeout",
 }
 DROP_MAX_BYTES = 8 * 1024 * 1024
+THROTTLE_PERIOD_S = 1
+THROTTLE_LIMIT = 60  # requests per period, as RateLimit-Limit reports it (rounded to a minute)
 
 
 @dataclass(frozen=True)
@@ -79,3 +90,20 @@ class FaultInjector:
 
 def fault_body(status: int) -> dict[str, str]:
     return {"message": FAULT_BODIES.get(status, f"{status} Error")}
+
+
+def throttled_headers(now: float | None = None) -> dict[str, str]:
+    """The headers of Rack::Attack's 429 (``throttled_response_headers``), throttle exhausted."""
+    epoch = int(time.time() if now is None else now)
+    retry_after = THROTTLE_PERIOD_S - epoch % THROTTLE_PERIOD_S
+    reset = epoch + retry_after
+    per_minute = -(-THROTTLE_LIMIT * 60 // THROTTLE_PERIOD_S)  # ceil, as GitLab rounds it
+    return {
+        "RateLimit-Name": "throttle_authenticated_api",
+        "RateLimit-Limit": str(per_minute),
+        "RateLimit-Observed": str(THROTTLE_LIMIT + 1),
+        "RateLimit-Remaining": "0",
+        "RateLimit-Reset": str(reset),
+        "RateLimit-ResetTime": formatdate(reset, usegmt=True),
+        "Retry-After": str(retry_after),
+    }

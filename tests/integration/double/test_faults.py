@@ -61,10 +61,13 @@ def test_same_seed_and_requests_give_the_same_statuses(faulty_double: Any) -> No
     assert _statuses(faulty_double.url) != runs[0]  # the seed matters
 
 
-def test_429_carries_retry_after(faulty_double: Any) -> None:
+def test_429_is_rack_attacks_plain_text_answer_with_retry_after(faulty_double: Any) -> None:
     faulty_double.control.set_faults(fault_rate=1.0, fault_statuses=[429], seed=1)
     resp = call("GET", f"{faulty_double.api_url}/projects/1")
     assert (resp.status_code, resp.headers.get("Retry-After")) == (429, "1")
+    assert resp.headers["Content-Type"].startswith("text/plain") and resp.text == "Retry later\n"
+    assert resp.headers["RateLimit-Remaining"] == "0"
+    assert abs(int(resp.headers["RateLimit-Reset"]) - time.time()) < 5  # Unix time
 
 
 def test_fault_rate_0_gives_no_faults(faulty_double: Any) -> None:
