@@ -115,7 +115,8 @@ def download(
                 hint="download another version, or publish this one again",
             )
         observer.log(f"{model} {mv.version}: {len(files)} file(s)")
-    partial, resumed = resuming.claim(dest, mv, files)
+    claim = resuming.claim(dest, mv, files)
+    partial, resumed = claim.path, claim.resumed
     cache = Cache(cache_dir) if cache_dir else None
     kept = False
     try:
@@ -136,13 +137,14 @@ def download(
         _move_into_place(partial, dest)
     except BaseException as error:
         if resuming.resumable(error) and resuming.holds_bytes(partial):
-            observer.log(f"kept what arrived in {resuming.keep(partial, dest, mv, files)}: "
+            observer.log(f"kept what arrived in {resuming.keep(claim, dest, mv, files)}: "
                          "the same download continues from it")  # fmt: skip
             kept = True
         raise
     finally:
         if not kept:
             shutil.rmtree(partial, ignore_errors=True)
+        claim.release()
     return DownloadResult(mv, files, dest, cached, signed[0].signer if signed else "")
 
 

@@ -1,10 +1,14 @@
 """Where a stopped download keeps what it received, so that running it again continues.
 
-A download works in a hidden directory of its own beside ``--dest``. When it stops for a reason
-that running it again can overcome (SIGINT or SIGTERM, the network or the registry still failing
-after the retries), that directory is renamed ``.<dest>.gmr-resume-<key>``, the key naming the
-version and its files. The same download run again claims it by renaming it to its own name
-(of two downloads started at once, one wins the rename, the other starts afresh), keeps the
+A download works in a hidden directory of its own beside ``--dest``,
+``.<dest>.gmr-<key>-<id>``, the key naming the version and its files; it holds an exclusive
+``flock`` on that directory while it runs. When it stops for a reason that running it again can
+overcome (SIGINT or SIGTERM, the network or the registry still failing after the retries), the
+directory is renamed ``.<dest>.gmr-resume-<key>``. A download killed outright (SIGKILL, the
+machine lost) cannot rename it, but its lock dies with it: the next download into the same
+``--dest`` finds the unlocked directory and makes it that key's kept try, so nothing is left
+behind for good. The same download run again claims the kept try by renaming it to its own
+name (of two downloads started at once, one wins the rename, the other starts afresh), keeps the
 files in it whose size and sha256 match, and continues each cut-off ``<file>.part`` with a
 ``Range`` request (a split file's parts: from where its record says each landed, ``_joining``;
 the whole file's sha256 covers those bytes too). Any other failure (bytes that do not match,
@@ -13,11 +17,16 @@ a missing file, a refused credential) removes the directory; ``--dest`` is only 
 
 from __future__ import annotations
 
+import fcntl
+import glob
 import hashlib
 import json
+import os
+import re
 import shutil
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from gitlab_model_registry.errors import Interrupted
@@ -25,23 +34,49 @@ from gitlab_model_registry.files import holds, stays_inside
 from gitlab_model_registry.models import ModelVersion, RemoteFile
 from gitlab_model_registry.retry import RETRY_STATUSES, TransferError
 
+#: A running download's directory, after ``.<dest>``: its key and its own id.
+_WORKING = re.compile(r"\.gmr-(?P<key>[0-9a-f]{16})-[0-9a-f]{8}")
 
-def claim(dest: Path, mv: ModelVersion, files: Sequence[RemoteFile]) -> tuple[Path, bool]:
-    """This download's working directory, and whether it holds a stopped try's bytes."""
-    work = dest.parent / f".{dest.name}.gmr-{uuid.uuid4().hex[:8]}"
+
+@dataclass
+class Claim:
+    """A download's working directory, locked while the download runs."""
+
+    path: Path
+    resumed: bool  # it holds a stopped try's bytes
+    _lock: int | None
+
+    def release(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+
+def claim(dest: Path, mv: ModelVersion, files: Sequence[RemoteFile]) -> Claim:
+    """This download's working directory (a stopped try's, when one was kept)."""
+    key = _key(mv, files)
+    _adopt_orphans(dest)
+    own = uuid.uuid4().hex[:8]
+    # Locked under a name no other download takes for an orphan, then given its working name.
+    staging = dest.parent / f".{dest.name}.gmr-new-{own}"
     try:
-        _resume_dir(dest, mv, files).rename(work)
-        return work, True
+        _kept(dest, key).rename(staging)
+        resumed = True
     except OSError:  # none left, or another download claimed it first
-        work.mkdir(parents=True)
-        return work, False
+        staging.mkdir(parents=True)
+        resumed = False
+    lock = _lock(staging)
+    work = dest.parent / f".{dest.name}.gmr-{key}-{own}"
+    staging.rename(work)
+    return Claim(work, resumed, lock)
 
 
-def keep(work: Path, dest: Path, mv: ModelVersion, files: Sequence[RemoteFile]) -> Path:
-    """Leave ``work`` for the next try of the same download; where it now is."""
-    kept = _resume_dir(dest, mv, files)
+def keep(work: Claim, dest: Path, mv: ModelVersion, files: Sequence[RemoteFile]) -> Path:
+    """Leave ``work`` for the next try of the same download, unlocked; where it now is."""
+    kept = _kept(dest, _key(mv, files))
     shutil.rmtree(kept, ignore_errors=True)  # an older try's, superseded by this one
-    work.rename(kept)
+    work.path.rename(kept)  # then unlocked: while locked, it is no orphan to take over
+    work.release()
     return kept
 
 
@@ -77,7 +112,50 @@ def tidy(work: Path, files: Sequence[RemoteFile]) -> None:
             path.unlink(missing_ok=True)
 
 
-def _resume_dir(dest: Path, mv: ModelVersion, files: Sequence[RemoteFile]) -> Path:
+def _adopt_orphans(dest: Path) -> None:
+    """Make the working directory of each download into ``dest`` that died holding it (its lock
+    is free) the kept try of its key, or remove it where that key already has one."""
+    prefix = f".{dest.name}"
+    for path in dest.parent.glob(f"{glob.escape(prefix)}.gmr-*"):
+        match = _WORKING.fullmatch(path.name[len(prefix) :])
+        if match is None:
+            continue
+        try:
+            lock = _lock(path, wait=False)
+        except OSError:  # gone meanwhile, or a running download's
+            continue
+        try:
+            if lock is not None:  # where locks do not work, no directory is taken for dead
+                kept = _kept(dest, match["key"])
+                if kept.exists():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.rename(kept)
+        finally:
+            if lock is not None:
+                os.close(lock)
+
+
+def _lock(path: Path, *, wait: bool = True) -> int | None:
+    """An exclusive flock on the directory ``path`` (its descriptor); None where the filesystem
+    has no locks. Without ``wait``, a directory locked by another process raises OSError."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        os.close(fd)
+        raise
+    except OSError:  # e.g. ENOLCK on a filesystem without locks
+        os.close(fd)
+        return None
+    return fd
+
+
+def _key(mv: ModelVersion, files: Sequence[RemoteFile]) -> str:
     listed = sorted((f.name, f.size, f.sha256 or "") for f in files)
     identity = json.dumps([mv.model, mv.version, listed]).encode()
-    return dest.parent / f".{dest.name}.gmr-resume-{hashlib.sha256(identity).hexdigest()[:16]}"
+    return hashlib.sha256(identity).hexdigest()[:16]
+
+
+def _kept(dest: Path, key: str) -> Path:
+    return dest.parent / f".{dest.name}.gmr-resume-{key}"

@@ -17,18 +17,40 @@ FILES = [RemoteFile("a.bin", 3, hashlib.sha256(b"abc").hexdigest())]
 
 def test_a_kept_try_is_claimed_once_and_only_by_the_same_download(tmp_path: Path) -> None:
     dest = tmp_path / "got"
-    work, resumed = resuming.claim(dest, MV, FILES)
-    assert not resumed
-    (work / "a.bin.part").write_bytes(b"a")
+    work = resuming.claim(dest, MV, FILES)
+    assert not work.resumed
+    (work.path / "a.bin.part").write_bytes(b"a")
     kept = resuming.keep(work, dest, MV, FILES)
 
-    _, other_resumed = resuming.claim(dest, MV, [RemoteFile("a.bin", 4, "0" * 64)])
-    mine, mine_resumed = resuming.claim(dest, MV, FILES)
-    late, late_resumed = resuming.claim(dest, MV, FILES)
+    other = resuming.claim(dest, MV, [RemoteFile("a.bin", 4, "0" * 64)])
+    mine = resuming.claim(dest, MV, FILES)
+    late = resuming.claim(dest, MV, FILES)
 
-    assert not other_resumed and mine_resumed and not late_resumed
-    assert (mine / "a.bin.part").read_bytes() == b"a" and not kept.exists()
-    assert list(late.iterdir()) == []
+    assert not other.resumed and mine.resumed and not late.resumed
+    assert (mine.path / "a.bin.part").read_bytes() == b"a" and not kept.exists()
+    assert list(late.path.iterdir()) == []
+
+
+def test_the_directory_of_a_download_that_died_is_taken_over_and_a_running_ones_is_not(
+    tmp_path: Path,
+) -> None:
+    dest = tmp_path / "got"
+    running = resuming.claim(dest, MV, FILES)  # holds its lock: another process's, for flock
+    (running.path / "a.bin.part").write_bytes(b"ab")
+    died = resuming.claim(dest, MV, FILES)
+    (died.path / "a.bin.part").write_bytes(b"a")
+    died.release()  # what the kernel does for a process killed outright: the lock goes
+
+    after = resuming.claim(dest, MV, FILES)
+
+    assert after.resumed and (after.path / "a.bin.part").read_bytes() == b"a"
+    assert not died.path.exists() and (running.path / "a.bin.part").read_bytes() == b"ab"
+    # A dead download of other files gives way too, kept for its own next try.
+    running.release()
+    other = resuming.claim(dest, MV, [RemoteFile("a.bin", 4, "0" * 64)])
+    assert not other.resumed
+    left = {p.name for p in tmp_path.iterdir()} - {after.path.name, other.path.name}
+    assert [name.split("-")[1] for name in left] == ["resume"]
 
 
 def test_only_failures_a_new_try_can_get_past_are_resumable() -> None:

@@ -103,6 +103,35 @@ def test_a_download_stopped_by_sigterm_continues_and_another_version_does_not_us
     assert _leftovers(tmp_path) == []
 
 
+def test_a_download_killed_outright_continues_from_its_bytes_and_leaves_nothing_behind(
+    gmr: Gmr, double: Double, published: bytes, tmp_path: Path
+) -> None:
+    # SIGKILL: no handler runs, the working directory keeps its name. Its lock dies with the
+    # process, so the next download into the same --dest takes it over.
+    double.control.set_faults(reset_rate=1.0, reset_after=CHUNK)
+    proc = gmr.start("download", "iris", "1.0.0", "--dest", str(tmp_path / "got"))
+    deadline = time.monotonic() + 60
+    while _served(double, "weights.bin") < 2 * CHUNK:
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert [name.count("-") for name in _leftovers(tmp_path)] == [2]  # .got.gmr-<key>-<id>
+    first = _served(double, "weights.bin")
+    double.control.set_faults(reset_rate=0.0)
+
+    resumed = gmr("download", "iris", "1.0.0", "--dest", str(tmp_path / "got"))
+
+    assert resumed.code == 0, resumed.stderr
+    assert "continuing a stopped download" in resumed.stderr
+    assert (tmp_path / "got" / "weights.bin").read_bytes() == published
+    # Only what the killed try had not written yet was served again (at most its last chunk,
+    # received but not yet in the file).
+    assert _served(double, "weights.bin") - first <= len(published) - first + CHUNK
+    assert _served(double, "weights.bin") - first < len(published)
+    assert _leftovers(tmp_path) == []
+
+
 def test_a_split_download_the_network_kept_failing_continues_each_part_where_it_stopped(
     gmr: Gmr, double: Double, tmp_path: Path
 ) -> None:
