@@ -145,11 +145,43 @@ def placements(splits: Sequence[Split], parts_dir: Path) -> list[Places]:
 
 
 def record_landed(splits: Sequence[Split], grouped: Sequence[Places]) -> None:
-    """How far each part landed, for a next try of the download (``resuming``)."""
+    """How far each part landed, for a next try of the download (``resuming``). Written whole
+    or not at all (renamed into place): a record cut off midway would cost the next try all."""
     for split, places in zip(splits, grouped, strict=True):
         landed = {part.name: place.written for part, place in places}
-        record = {"sha256": split.file.sha256, "landed": landed}
-        _record(places[0][1].path).write_text(json.dumps(record))
+        record = _record(places[0][1].path)
+        writing = record.with_name(record.name + ".new")
+        writing.write_text(json.dumps({"sha256": split.file.sha256, "landed": landed}))
+        writing.replace(record)
+
+
+class Recording:
+    """``record_landed`` every ``every`` seconds while the parts land, and once at the end: a
+    download killed outright (SIGKILL, no handler runs) still leaves how far each part got.
+    ``written`` only counts bytes already in the file, so a record never claims more."""
+
+    def __init__(
+        self, splits: Sequence[Split], grouped: Sequence[Places], every: float = 1.0
+    ) -> None:
+        self._splits, self._grouped, self._every = splits, grouped, every
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="gmr-landed", daemon=True)
+
+    def __enter__(self) -> Recording:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+        record_landed(self._splits, self._grouped)
+
+    def _run(self) -> None:
+        while not self._done.wait(self._every):
+            try:
+                record_landed(self._splits, self._grouped)
+            except OSError:
+                return  # the disk refuses: the download meets it too, and says so
 
 
 def _landed(split: Split, building: Path) -> dict[str, int]:

@@ -21,10 +21,10 @@ from gitlab_model_registry import resuming
 from gitlab_model_registry._joining import (
     Places,
     RangeDigest,
+    Recording,
     assemble,
     following,
     placements,
-    record_landed,
     verify_placed,
 )
 from gitlab_model_registry.backends import Backend, EnvironmentLedger, ProgressCallback
@@ -141,10 +141,12 @@ class SplitFiles:
             grouped = placements(splits, work)
             digests = [following(places) for places in grouped]
             try:
-                place([(p, at) for places in grouped for p, at in places if at.written < p.size])
+                with Recording(splits, grouped):
+                    place(
+                        [(p, at) for places in grouped for p, at in places if at.written < p.size]
+                    )
             finally:
                 followed = [digest.result() for digest in digests]
-                record_landed(splits, grouped)
         for file in plain:
             (dest / file.name).parent.mkdir(parents=True, exist_ok=True)
             (work / file.name).replace(dest / file.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import time
@@ -154,3 +155,45 @@ def test_a_split_download_the_network_kept_failing_continues_each_part_where_it_
     assert _served(double, "big.bin.gmr-part-00001") == part
     assert _served(double, "big.bin.gmr-part-00002") == part
     assert _leftovers(tmp_path) == []
+
+
+def test_a_split_download_killed_outright_continues_each_part_from_its_record(
+    gmr: Gmr, double: Double, tmp_path: Path
+) -> None:
+    part = (ATTEMPTS + 1) * CHUNK
+    data = os.urandom(2 * part)
+    publish_split_file(gmr, tmp_path, data, part)
+    double.control.set_faults(reset_rate=1.0, reset_after=CHUNK)  # slow: a chunk per attempt
+    proc = gmr.start("download", "iris", "1.0.0", "--dest", str(tmp_path / "got"))
+    # Its attempts run out after about 8 s; the record is written every second meanwhile.
+    deadline = time.monotonic() + 60
+    while _recorded(tmp_path) < 2 * CHUNK:
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert all("-resume-" not in name for name in _leftovers(tmp_path))  # killed, not stopped
+    recorded = _recorded(tmp_path)  # the last record the killed try wrote
+    parts = ("big.bin.gmr-part-00001", "big.bin.gmr-part-00002")
+    before = sum(_served(double, name) for name in parts)
+    double.control.set_faults(reset_rate=0.0)
+
+    resumed = gmr("download", "iris", "1.0.0", "--dest", str(tmp_path / "got"))
+
+    assert resumed.code == 0, resumed.stderr
+    assert (tmp_path / "got" / "big.bin").read_bytes() == data
+    # Each part continued where the record said it had landed: nothing recorded came again.
+    assert sum(_served(double, name) for name in parts) - before == 2 * part - recorded
+    assert _leftovers(tmp_path) == []
+
+
+def _recorded(tmp_path: Path) -> int:
+    """Bytes the record of a running split download says landed (0 if none yet)."""
+    for record in tmp_path.glob(".got.gmr-*/.gmr-parts/*.landed.json"):
+        if "-resume-" in record.parts[-3]:
+            continue  # a stopped try's: not the running one's
+        try:
+            return sum(json.loads(record.read_text())["landed"].values())
+        except (OSError, ValueError):
+            return 0
+    return 0
