@@ -7,7 +7,9 @@ import json
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
+from subprocess import Popen
 
 import pytest
 
@@ -41,6 +43,18 @@ def _leftovers(tmp_path: Path) -> list[str]:
     return sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".got"))
 
 
+def _slow_download(gmr: Gmr, double: Double, dest: Path, until: Callable[[], bool]) -> Popen[str]:
+    """``gmr download iris 1.0.0`` with each answer broken after one chunk and retried with
+    growing delays (slow enough to be stopped midway), once ``until()`` holds while it runs."""
+    double.control.set_faults(reset_rate=1.0, reset_after=CHUNK)
+    proc = gmr.start("download", "iris", "1.0.0", "--dest", str(dest))
+    deadline = time.monotonic() + 60
+    while not until():
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    return proc
+
+
 def test_a_download_the_network_kept_failing_continues_from_its_bytes(
     gmr: Gmr, double: Double, published: bytes, tmp_path: Path
 ) -> None:
@@ -69,14 +83,9 @@ def test_a_download_the_network_kept_failing_continues_from_its_bytes(
 def test_a_download_stopped_by_sigterm_continues_and_another_version_does_not_use_it(
     gmr: Gmr, double: Double, published: bytes, tmp_path: Path
 ) -> None:
-    # Each answer breaks after one chunk and is retried with growing delays: the download is
-    # slow enough to be stopped midway.
-    double.control.set_faults(reset_rate=1.0, reset_after=CHUNK)
-    proc = gmr.start("download", "iris", "1.0.0", "--dest", str(tmp_path / "got"))
-    deadline = time.monotonic() + 60
-    while _served(double, "weights.bin") < CHUNK:
-        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
+    proc = _slow_download(
+        gmr, double, tmp_path / "got", lambda: _served(double, "weights.bin") >= CHUNK
+    )
     time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=30)
@@ -109,12 +118,9 @@ def test_a_download_killed_outright_continues_from_its_bytes_and_leaves_nothing_
 ) -> None:
     # SIGKILL: no handler runs, the working directory keeps its name. Its lock dies with the
     # process, so the next download into the same --dest takes it over.
-    double.control.set_faults(reset_rate=1.0, reset_after=CHUNK)
-    proc = gmr.start("download", "iris", "1.0.0", "--dest", str(tmp_path / "got"))
-    deadline = time.monotonic() + 60
-    while _served(double, "weights.bin") < 2 * CHUNK:
-        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
+    proc = _slow_download(
+        gmr, double, tmp_path / "got", lambda: _served(double, "weights.bin") >= 2 * CHUNK
+    )
     proc.kill()
     proc.communicate(timeout=30)
     assert [name.count("-") for name in _leftovers(tmp_path)] == [2]  # .got.gmr-<key>-<id>
@@ -133,12 +139,19 @@ def test_a_download_killed_outright_continues_from_its_bytes_and_leaves_nothing_
     assert _leftovers(tmp_path) == []
 
 
-def test_a_split_download_the_network_kept_failing_continues_each_part_where_it_stopped(
-    gmr: Gmr, double: Double, tmp_path: Path
-) -> None:
+@pytest.fixture
+def split_published(gmr: Gmr, tmp_path: Path) -> tuple[bytes, int]:
+    """iris 1.0.0: big.bin in two parts of ATTEMPTS + 1 chunks; its bytes and the part size."""
     part = (ATTEMPTS + 1) * CHUNK
     data = os.urandom(2 * part)
     publish_split_file(gmr, tmp_path, data, part)
+    return data, part
+
+
+def test_a_split_download_the_network_kept_failing_continues_each_part_where_it_stopped(
+    gmr: Gmr, double: Double, split_published: tuple[bytes, int], tmp_path: Path
+) -> None:
+    data, part = split_published
     # Each answer is reset after one chunk: the attempts run out one chunk before each part ends.
     double.control.set_faults(reset_rate=1.0, reset_after=CHUNK)
     failed = gmr("download", "iris", "1.0.0", "--dest", str(tmp_path / "got"))
@@ -158,18 +171,11 @@ def test_a_split_download_the_network_kept_failing_continues_each_part_where_it_
 
 
 def test_a_split_download_killed_outright_continues_each_part_from_its_record(
-    gmr: Gmr, double: Double, tmp_path: Path
+    gmr: Gmr, double: Double, split_published: tuple[bytes, int], tmp_path: Path
 ) -> None:
-    part = (ATTEMPTS + 1) * CHUNK
-    data = os.urandom(2 * part)
-    publish_split_file(gmr, tmp_path, data, part)
-    double.control.set_faults(reset_rate=1.0, reset_after=CHUNK)  # slow: a chunk per attempt
-    proc = gmr.start("download", "iris", "1.0.0", "--dest", str(tmp_path / "got"))
+    data, part = split_published
     # Its attempts run out after about 8 s; the record is written every second meanwhile.
-    deadline = time.monotonic() + 60
-    while _recorded(tmp_path) < 2 * CHUNK:
-        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
+    proc = _slow_download(gmr, double, tmp_path / "got", lambda: _recorded(tmp_path) >= 2 * CHUNK)
     proc.kill()
     proc.communicate(timeout=30)
     assert all("-resume-" not in name for name in _leftovers(tmp_path))  # killed, not stopped
