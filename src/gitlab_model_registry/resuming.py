@@ -139,7 +139,7 @@ def _adopt_orphans(dest: Path) -> None:
 def _lock(path: Path, *, wait: bool = True) -> int | None:
     """An exclusive flock on the directory ``path`` (its descriptor); None where the filesystem
     has no locks. Without ``wait``, a directory locked by another process raises OSError."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)  # never a symlink's target
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
     except BlockingIOError:

@@ -80,3 +80,15 @@ def test_tidy_leaves_exactly_the_versions_files(tmp_path: Path) -> None:
 
     left = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
     assert left == ["a.bin", "dir", "dir/b.bin"]
+
+
+def test_a_symlink_named_like_a_working_directory_is_never_taken_over(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    planted = tmp_path / f".got.gmr-{'0' * 16}-{'1' * 8}"
+    planted.symlink_to(elsewhere)
+
+    work = resuming.claim(tmp_path / "got", MV, FILES)
+
+    assert planted.is_symlink() and not work.resumed
+    assert not any("-resume-" in p.name for p in tmp_path.iterdir())
