@@ -30,7 +30,6 @@ from email.utils import formatdate
 from tests.gitlab_double.config import FaultSettings
 
 FAULT_BODIES = {
-    429: "429 Too Many Requests",
     500: "500 Internal Server Error",
     502: "502 Bad Gateway",
     503: "503 Service Unavailable",
@@ -38,6 +37,7 @@ FAULT_BODIES = {
 }
 DROP_MAX_BYTES = 8 * 1024 * 1024
 THROTTLE_PERIOD_S = 1
+THROTTLED_BODY = b"Retry later\n"  # Gitlab::Throttle.rate_limiting_response_text, unset
 THROTTLE_LIMIT = 60  # requests per period, as RateLimit-Limit reports it (rounded to a minute)
 
 
@@ -92,9 +92,9 @@ def fault_body(status: int) -> dict[str, str]:
     return {"message": FAULT_BODIES.get(status, f"{status} Error")}
 
 
-def throttled_headers(now: float | None = None) -> dict[str, str]:
+def throttled_headers() -> dict[str, str]:
     """The headers of Rack::Attack's 429 (``throttled_response_headers``), throttle exhausted."""
-    epoch = int(time.time() if now is None else now)
+    epoch = int(time.time())
     retry_after = THROTTLE_PERIOD_S - epoch % THROTTLE_PERIOD_S
     reset = epoch + retry_after
     per_minute = -(-THROTTLE_LIMIT * 60 // THROTTLE_PERIOD_S)  # ceil, as GitLab rounds it

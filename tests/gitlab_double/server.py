@@ -21,7 +21,7 @@ from tests.gitlab_double.auth import credential_kind
 from tests.gitlab_double.body import CHUNK, BodyReader
 from tests.gitlab_double.config import Config
 from tests.gitlab_double.errors import ApiError, internal_error
-from tests.gitlab_double.faults import Decision, fault_body, throttled_headers
+from tests.gitlab_double.faults import THROTTLED_BODY, Decision, fault_body, throttled_headers
 from tests.gitlab_double.objectstore import ObjectStore
 from tests.gitlab_double.routing import Request, Response, Router
 
@@ -100,9 +100,7 @@ class DoubleHandler(BaseHTTPRequestHandler):
             return _DROPPED
         if decision.status is not None:
             if decision.status == 429:  # Rack::Attack answers before the API sees the request
-                return Response(
-                    429, b"Retry later\n", throttled_headers(), content_type="text/plain"
-                )
+                return Response(429, THROTTLED_BODY, throttled_headers(), content_type="text/plain")
             return Response(decision.status, fault_body(decision.status))
         return None
 
