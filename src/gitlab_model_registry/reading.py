@@ -137,7 +137,7 @@ def download(
         _move_into_place(partial, dest)
     except BaseException as error:
         if resuming.resumable(error) and resuming.holds_bytes(partial):
-            observer.log(f"kept what arrived in {resuming.keep(claim, dest, mv, files)}: "
+            observer.log(f"kept what arrived in {claim.keep()}: "
                          "the same download continues from it")  # fmt: skip
             kept = True
         raise

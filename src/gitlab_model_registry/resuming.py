@@ -44,7 +44,15 @@ class Claim:
 
     path: Path
     resumed: bool  # it holds a stopped try's bytes
+    kept: Path  # where ``keep`` leaves it for the next try
     _lock: int | None
+
+    def keep(self) -> Path:
+        """Leave the directory for the next try of the same download, unlocked; where it is."""
+        shutil.rmtree(self.kept, ignore_errors=True)  # an older try's, superseded by this one
+        self.path.rename(self.kept)  # then unlocked: while locked, it is no orphan to take over
+        self.release()
+        return self.kept
 
     def release(self) -> None:
         if self._lock is not None:
@@ -55,12 +63,13 @@ class Claim:
 def claim(dest: Path, mv: ModelVersion, files: Sequence[RemoteFile]) -> Claim:
     """This download's working directory (a stopped try's, when one was kept)."""
     key = _key(mv, files)
+    kept = _kept(dest, key)
     _adopt_orphans(dest)
     own = uuid.uuid4().hex[:8]
     # Locked under a name no other download takes for an orphan, then given its working name.
     staging = dest.parent / f".{dest.name}.gmr-new-{own}"
     try:
-        _kept(dest, key).rename(staging)
+        kept.rename(staging)
         resumed = True
     except OSError:  # none left, or another download claimed it first
         staging.mkdir(parents=True)
@@ -68,16 +77,7 @@ def claim(dest: Path, mv: ModelVersion, files: Sequence[RemoteFile]) -> Claim:
     lock = _lock(staging)
     work = dest.parent / f".{dest.name}.gmr-{key}-{own}"
     staging.rename(work)
-    return Claim(work, resumed, lock)
-
-
-def keep(work: Claim, dest: Path, mv: ModelVersion, files: Sequence[RemoteFile]) -> Path:
-    """Leave ``work`` for the next try of the same download, unlocked; where it now is."""
-    kept = _kept(dest, _key(mv, files))
-    shutil.rmtree(kept, ignore_errors=True)  # an older try's, superseded by this one
-    work.path.rename(kept)  # then unlocked: while locked, it is no orphan to take over
-    work.release()
-    return kept
+    return Claim(work, resumed, kept, lock)
 
 
 def resumable(error: BaseException) -> bool:

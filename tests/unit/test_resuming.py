@@ -20,7 +20,7 @@ def test_a_kept_try_is_claimed_once_and_only_by_the_same_download(tmp_path: Path
     work = resuming.claim(dest, MV, FILES)
     assert not work.resumed
     (work.path / "a.bin.part").write_bytes(b"a")
-    kept = resuming.keep(work, dest, MV, FILES)
+    kept = work.keep()
 
     other = resuming.claim(dest, MV, [RemoteFile("a.bin", 4, "0" * 64)])
     mine = resuming.claim(dest, MV, FILES)
