@@ -140,11 +140,10 @@ class SplitFiles:
 
             grouped = placements(splits, work)
             digests = [following(places) for places in grouped]
+            unfinished = [(p, at) for places in grouped for p, at in places if at.written < p.size]
             try:
                 with Recording(splits, grouped):
-                    place(
-                        [(p, at) for places in grouped for p, at in places if at.written < p.size]
-                    )
+                    place(unfinished)
             finally:
                 followed = [digest.result() for digest in digests]
         for file in plain:
