@@ -9,20 +9,30 @@ Entries appear atomically (written under a unique temporary name, then renamed),
 sharing the directory at once each see a whole entry or none; the worst a race costs is one
 download twice. Files reach the destination by hard link when cache and destination share a
 filesystem, by copy otherwise. Files the registry reports no sha256 for are never cached.
+
+A copy into the cache (from a download on another filesystem) holds an exclusive ``flock`` on its
+temporary file while it runs; one a killed job left behind is unlocked and no longer growing, and
+``sweep`` removes it so a cache kept between pipelines does not fill up with them.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
+import time
 import uuid
 from pathlib import Path
 
-from gitlab_model_registry.files import holds, stays_inside
+from gitlab_model_registry.files import CHUNK_SIZE, holds, stays_inside
 from gitlab_model_registry.models import RemoteFile
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+#: The suffix of a copy on its way into the cache, locked while it is written.
+COPYING = ".copying"
+#: An unlocked copy untouched this long is abandoned (a new one is locked within microseconds).
+ABANDONED_AFTER_S = 60.0
 
 
 class Cache:
@@ -56,15 +66,53 @@ class Cache:
         entry.parent.mkdir(parents=True, exist_ok=True)
         _link_or_copy(path, entry)
 
+    def sweep(self) -> int:
+        """Remove the copies killed jobs left half-written; returns how many."""
+        return sum(_remove_if_abandoned(p) for p in (self.root / "sha256").glob(f"*/.*{COPYING}"))
+
 
 def _link_or_copy(source: Path, dest: Path) -> None:
     """``dest`` becomes ``source``'s content at once: linked or copied under a temporary name."""
-    temporary = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tag = f".{dest.name}.{uuid.uuid4().hex[:8]}"
+    linked = dest.with_name(f"{tag}.tmp")
     try:
-        try:
-            os.link(source, temporary)
-        except OSError:  # another filesystem, or one without hard links
-            shutil.copyfile(source, temporary)
+        os.link(source, linked)
+    except OSError:  # another filesystem, or one without hard links
+        _copy_locked(source, dest.with_name(f"{tag}{COPYING}"), dest)
+        return
+    try:
+        linked.replace(dest)
+    finally:
+        linked.unlink(missing_ok=True)
+
+
+def _copy_locked(source: Path, temporary: Path, dest: Path) -> None:
+    """Copy ``source`` to ``dest`` through ``temporary``, locked until it is renamed."""
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # a sweeping job leaves it alone
+        with source.open("rb") as src, os.fdopen(fd, "wb", closefd=False) as out:
+            shutil.copyfileobj(src, out, CHUNK_SIZE)
         temporary.replace(dest)
     finally:
+        os.close(fd)
         temporary.unlink(missing_ok=True)
+
+
+def _remove_if_abandoned(path: Path) -> bool:
+    """Unlink ``path`` if no copy holds its lock and it has not grown for a while."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:  # gone already (renamed into place, or swept by another job)
+        return False
+    try:
+        if time.time() - os.fstat(fd).st_mtime < ABANDONED_AFTER_S:
+            return False  # just created: its copy may not hold the lock yet
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # locked: a copy is running
+        return False
+    else:
+        path.unlink(missing_ok=True)
+        return True
+    finally:
+        os.close(fd)

@@ -180,6 +180,8 @@ def _from_cache(
 ) -> tuple[RemoteFile, ...]:
     if cache is None:
         return ()
+    if swept := cache.sweep():
+        observer.log(f"removed {swept} half-written cache file(s) a stopped job left behind")
     cached = tuple(f for f in files if cache.place(f, partial / f.name))
     observer.log(f"{len(cached)} of {len(files)} file(s) from the cache {cache.root}")
     return cached

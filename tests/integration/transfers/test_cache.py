@@ -7,12 +7,13 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
 from gitlab_model_registry import CiContext, PublishRequest, download, publish
-from gitlab_model_registry.cache import Cache
+from gitlab_model_registry.cache import ABANDONED_AFTER_S, COPYING, Cache
 from tests.gitlab_double.pytest_plugin import Double
 from tests.integration.publish.conftest import Gmr, clean_environ
 from tests.integration.transfers.conftest import Lines, gitlab
@@ -99,6 +100,29 @@ def test_a_cache_on_another_filesystem_is_copied_from(
         assert served == 0 and _tree(two) == published
         assert (two / "weights/a.bin").stat().st_nlink == 1  # a copy, not a link
         assert Cache(cache).entry(published["config.json"]).is_file()
+
+
+def test_a_copy_a_killed_job_left_in_the_cache_is_swept_by_the_next_download(
+    double: Double, tmp_path: Path, published: dict[str, str]
+) -> None:
+    cache = Cache(tmp_path / "cache")
+    # What SIGKILL leaves of a copy into the cache: a half-written file whose lock died with it.
+    left = cache.entry(published["weights/a.bin"]).with_name(
+        f".{published['weights/a.bin']}.0badc0de{COPYING}"
+    )
+    left.parent.mkdir(parents=True)
+    left.write_bytes(b"half a file")
+    stale = time.time() - ABANDONED_AFTER_S - 1
+    os.utime(left, (stale, stale))
+    lines = Lines()
+
+    backend = gitlab(double, Lines(), tmp_path)
+    result = download(backend, "iris", "1.0.0", tmp_path / "one", cache_dir=cache.root,
+                      observer=lines)  # fmt: skip
+
+    assert not left.exists()
+    assert any("removed 1 half-written cache file(s)" in line for line in lines.lines)
+    assert _tree(result.dest) == published and cache.entry(published["weights/a.bin"]).is_file()
 
 
 _DOWNLOAD = """
