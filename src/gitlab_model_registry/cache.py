@@ -88,7 +88,7 @@ def _link_or_copy(source: Path, dest: Path) -> None:
 
 def _copy_locked(source: Path, temporary: Path, dest: Path) -> None:
     """Copy ``source`` to ``dest`` through ``temporary``, locked until it is renamed."""
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # a sweeping job leaves it alone
         with source.open("rb") as src, os.fdopen(fd, "wb", closefd=False) as out:
