@@ -29,6 +29,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class RollbackResult:
+    """What ``rollback`` put back into an environment, and what it replaced."""
+
     environment: str
     previous: str | None  # the version the environment held before
     target: ModelVersion

@@ -42,6 +42,8 @@ class Baseline:
 
 @dataclass(frozen=True)
 class Gate:
+    """One ``--require`` condition: a metric compared with a number or an environment's value."""
+
     metric: str
     op: str
     threshold: float  # the number; for an environment gate, the factor or the shift

@@ -81,6 +81,8 @@ class CiContext:
 
 @dataclass(frozen=True)
 class RegisteredModel:
+    """A model in the registry, as its versions' parent."""
+
     name: str
     description: str = ""
     web_url: str = ""
@@ -133,6 +135,8 @@ class PublishPlan:
 
 @dataclass(frozen=True)
 class PublishResult:
+    """What ``publish`` did: the plan, the version and the files sent or found stored."""
+
     plan: PublishPlan
     model_version: ModelVersion | None
     uploaded: tuple[RemoteFile, ...] = ()

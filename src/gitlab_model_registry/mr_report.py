@@ -31,6 +31,8 @@ NOTE_TOKEN_HINT = (
 
 @dataclass(frozen=True)
 class ReportRequest:
+    """What ``report`` compares, against what, and where it writes the result."""
+
     model: str
     version: str
     merge_request: str = ""  # an MR iid; "" for none
@@ -44,6 +46,8 @@ class ReportRequest:
 
 @dataclass(frozen=True)
 class ReportResult:
+    """The report, its markdown and what became of the merge-request note."""
+
     report: Report
     markdown: str
     note_id: int | None = None

@@ -21,6 +21,8 @@ _NOT_COPIED = ("gitlab.", "ci.", "gmr.")
 
 @dataclass(frozen=True)
 class PromoteRequest:
+    """What ``promote`` was asked: the source version and where it goes."""
+
     model: str
     version: str
     to_version: str | None = None
@@ -41,6 +43,8 @@ class PromoteRequest:
 
 @dataclass(frozen=True)
 class PromoteResult:
+    """What ``promote`` did: source, target, the files copied or already there."""
+
     source: ModelVersion
     target: ModelVersion
     copied: tuple[RemoteFile, ...]

@@ -26,6 +26,8 @@ MergeRequestState = Callable[[str], "str | None"]
 
 @dataclass(frozen=True)
 class Failure:
+    """A version ``prune`` meant to delete but could not, with the error's line."""
+
     version: str
     message: str
     exit_code: int
@@ -34,6 +36,8 @@ class Failure:
 
 @dataclass(frozen=True)
 class PruneResult:
+    """Every version's decision, and what was deleted or failed."""
+
     model: str
     decisions: tuple[Decision, ...]
     deleted: tuple[str, ...] = ()

@@ -19,6 +19,8 @@ LATEST = catalog.LATEST
 
 @dataclass(frozen=True)
 class DownloadResult:
+    """What ``download`` placed in ``dest``, and how."""
+
     version: ModelVersion
     files: tuple[RemoteFile, ...]
     dest: Path
@@ -30,6 +32,8 @@ class DownloadResult:
 
 @dataclass(frozen=True)
 class VersionDetails:
+    """What ``show`` prints: the version, its files and its run's data."""
+
     version: ModelVersion
     files: tuple[RemoteFile, ...]
     run: RunData

@@ -41,6 +41,8 @@ class Baseline:
 
 @dataclass(frozen=True)
 class Links:
+    """Where the report's reader can look: the version, package, job, pipeline, commit, MR."""
+
     version: str = ""
     package: str = ""
     job: str = ""
@@ -51,6 +53,8 @@ class Links:
 
 @dataclass(frozen=True)
 class Report:
+    """A version compared with its baselines, gates included."""
+
     model: str
     current: Snapshot
     baselines: tuple[Baseline, ...]
@@ -158,6 +162,8 @@ def _unique(labels: Sequence[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class FileChange:
+    """One file that differs from the baseline's."""
+
     name: str
     change: str  # added, removed, changed, same
     size: int

@@ -52,6 +52,8 @@ class VersionFacts:
 
 @dataclass(frozen=True)
 class Facts:
+    """Everything a retention decision depends on, gathered before any is made."""
+
     now: datetime
     versions: Sequence[VersionFacts]
     #: MR iid -> GitLab state (opened, merged, closed, locked); a missing iid is unknown.
@@ -64,6 +66,8 @@ class Facts:
 
 @dataclass(frozen=True)
 class Policy:
+    """``prune``'s rules: how many to keep, how old, which MRs' versions, releases or not."""
+
     keep_last: int | None = None
     older_than: timedelta | None = None
     mr: str = "any"
@@ -77,6 +81,8 @@ class Policy:
 
 @dataclass(frozen=True)
 class Decision:
+    """One version's verdict: deleted or kept, and why."""
+
     version: str
     delete: bool
     reason: str

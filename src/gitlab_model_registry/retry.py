@@ -53,6 +53,8 @@ class Transient(Exception):
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """How often and how long to retry: exponential backoff with jitter, or Retry-After."""
+
     attempts: int = 6
     base_delay: float = 0.5
     max_delay: float = 30.0

@@ -18,6 +18,8 @@ VCS_FOLDERS = (".git", ".hg", ".svn", ".bzr")
 
 @dataclass(frozen=True)
 class Rules:
+    """``--exclude`` and ``--include`` patterns, applied to remote paths."""
+
     exclude: Sequence[str] = ()
     include: Sequence[str] = ()
 

@@ -22,9 +22,18 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return int(exit_info.value.code or 0), out, err
 
 
-def test_every_command_and_option_has_help() -> None:
+def commands() -> dict[str, click.Command]:
+    """Every command of ``gmr``, loaded (the group imports them on first use)."""
     assert isinstance(cli, click.Group)
-    for name, command in cli.commands.items():
+    with click.Context(cli) as ctx:
+        found = {name: cli.get_command(ctx, name) for name in cli.list_commands(ctx)}
+    loaded = {name: command for name, command in found.items() if command is not None}
+    assert len(loaded) == len(found) >= 10
+    return loaded
+
+
+def test_every_command_and_option_has_help() -> None:
+    for name, command in commands().items():
         assert command.help, f"command {name} has no help"
         for param in command.params:
             if isinstance(param, click.Option):
@@ -34,8 +43,7 @@ def test_every_command_and_option_has_help() -> None:
 def test_help_names_every_option_s_environment_variable(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert isinstance(cli, click.Group)
-    for name, command in cli.commands.items():
+    for name, command in commands().items():
         _, out, _ = run(capsys, name, "--help")
         flat = " ".join(out.split())  # help wraps long lines
         for param in command.params:
@@ -44,13 +52,34 @@ def test_help_names_every_option_s_environment_variable(
                 assert f"env var: {param.envvar}" in flat, f"{name} {param.opts}"
 
 
+def test_a_command_loads_only_the_modules_it_needs() -> None:
+    """Start-up: the CLI imports a command's module when that command runs, and the package
+    its public names on first use, so a download never loads publish's, promote's, report's or
+    prune's code."""
+    probe = (
+        "import sys\n"
+        "from gitlab_model_registry.cli import cli\n"
+        "import click\n"
+        "cli.get_command(click.Context(cli), 'download')\n"
+        "import gitlab_model_registry.backends.gitlab\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    loaded = set(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                                check=True).stdout.split())  # fmt: skip
+
+    assert "gitlab_model_registry.cli.reading" in loaded
+    needless = {"api", "promotion", "mr_report", "report", "retention", "prune", "cli.publish",
+                "cli.promote", "cli.report", "cli.prune", "cli.environments", "backends.mlflow"}  # fmt: skip
+    assert loaded.isdisjoint(f"gitlab_model_registry.{name}" for name in needless)
+
+
 def test_bare_gmr_prints_the_full_help_and_succeeds(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys)
 
     assert code == 0 and err == ""
     assert out.startswith("Usage: gmr ")
     summaries = [line for line in out.splitlines() if line.startswith("  ") and "  " in line[2:]]
-    assert {line.split()[0] for line in summaries} >= set(cli.commands)
+    assert {line.split()[0] for line in summaries} >= set(commands())
     assert not any(line.endswith("...") for line in summaries)  # none cut off
 
 

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from gitlab_model_registry import __version__, versioning
-from gitlab_model_registry.cli.lifecycle import download as download_command
+from gitlab_model_registry.cli.reading import download as download_command
 from gitlab_model_registry.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -27,6 +27,8 @@ MAX_PAGES = 50  # 5,000 notes: an MR with more is not searched further
 
 @dataclass(frozen=True)
 class MergeRequest:
+    """A merge request as the notes need it: branches, state and link."""
+
     iid: int
     source_branch: str
     target_branch: str
@@ -36,6 +38,8 @@ class MergeRequest:
 
 @dataclass(frozen=True)
 class PostedNote:
+    """The note ``post`` wrote, and whether it is new."""
+
     id: int
     created: bool  # False: an earlier note of ours was updated in place
 

@@ -7,6 +7,7 @@ maps errors to one-line messages and the exit codes of the design's table.
 from __future__ import annotations
 
 import atexit
+import importlib
 import logging
 import os
 import re
@@ -19,14 +20,57 @@ from typing import Any
 import click
 
 from gitlab_model_registry import __version__, _threads
-from gitlab_model_registry.cli import environments, lifecycle, prune, publish, report
 from gitlab_model_registry.console import use_color
 from gitlab_model_registry.errors import GmrError, Interrupted, LocalProblems
 
 _SHOW_TRACEBACK = 2
 
+#: Each command and the module defining it, imported only when that command runs (or for
+#: ``--help``): a ``gmr download`` does not load what publish, promote or prune need, which
+#: shortens every command's start-up (bench/README.md, "Start-up").
+_COMMANDS = {
+    "publish": "publish:publish",
+    "next-version": "publish:next_version",
+    "promote": "promote:promote",
+    "download": "reading:download",
+    "versions": "reading:versions",
+    "show": "reading:show",
+    "history": "environments:history",
+    "rollback": "environments:rollback",
+    "report": "report:report",
+    "prune": "prune:prune",
+}
+
+
+class _LazyGroup(click.Group):
+    """A group whose commands are imported by name, on first use (click's documented pattern
+    for lazily loaded subcommands)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return _load(cmd_name) if cmd_name in _COMMANDS else None
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] not in _COMMANDS:
+            # Not a command name: click suggests the closest of the commands it holds.
+            for name in _COMMANDS:
+                self.add_command(_load(name), name)
+        return super().resolve_command(ctx, args)
+
+
+def _load(name: str) -> click.Command:
+    module, attribute = _COMMANDS[name].split(":")
+    command = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+    assert isinstance(command, click.Command)
+    return command
+
 
 @click.group(
+    cls=_LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     invoke_without_command=True,
     no_args_is_help=False,
@@ -40,21 +84,6 @@ def cli(ctx: click.Context) -> None:
     """
     if ctx.invoked_subcommand is None:  # bare `gmr`: the help, as `gmr --help` prints it
         click.echo(ctx.get_help())
-
-
-for command in (
-    publish.publish,
-    publish.next_version,
-    lifecycle.promote,
-    lifecycle.download,
-    lifecycle.versions,
-    lifecycle.show,
-    environments.history,
-    environments.rollback,
-    report.report,
-    prune.prune,
-):
-    cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -52,6 +52,10 @@ CONCURRENCY = option(
     type=click.IntRange(1, 64),
     help="Parallel transfers (default: up to 16 small files and 4 big ones at once).",
 )
+#: MODEL and VERSION fall back to MODEL_NAME and MODEL_VERSION: a job after a publish job (whose
+#: dotenv report set them) works on "the version this pipeline published".
+MODEL = click.argument("model", envvar=["GMR_MODEL", "MODEL_NAME"], required=False)
+VERSION = click.argument("version", envvar=["GMR_MODEL_VERSION", "MODEL_VERSION"], required=False)
 
 
 def gates_option(help_text: str) -> Callable[[F], F]:

@@ -5,10 +5,15 @@ from __future__ import annotations
 import click
 
 from gitlab_model_registry import environments
-from gitlab_model_registry.cli._context import JSON, Context, common_options, option, required_model
+from gitlab_model_registry.cli._context import (
+    JSON,
+    MODEL,
+    Context,
+    common_options,
+    option,
+    required_model,
+)
 from gitlab_model_registry.console_environments import render_history, render_rollback
-
-MODEL = click.argument("model", envvar=["GMR_MODEL", "MODEL_NAME"], required=False)
 
 
 @click.command(short_help="What was in each environment when, newest first.")

@@ -15,14 +15,13 @@ from gitlab_model_registry import prune as pruning
 from gitlab_model_registry import retention
 from gitlab_model_registry.cli._context import (
     JSON,
+    MODEL,
     Context,
     common_options,
     option,
     required_model,
 )
 from gitlab_model_registry.errors import UsageError
-
-MODEL = click.argument("model", envvar=["GMR_MODEL", "MODEL_NAME"], required=False)
 
 
 @click.command(short_help="Delete versions by policy (never one in use); --dry-run to preview.")
