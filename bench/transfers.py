@@ -10,12 +10,15 @@
 
 Usage (repository root): .venv/bin/python bench/transfers.py [--big-mib 1024] [--runs 3]
        [--split-mib 3072 --split-size 1GiB]   (the issue's 12 GiB / 4GiB, scaled to the disk)
+       [--baseline /path/to/worktree/src]     (1 also runs that checkout's gmr, interleaved)
 Single runs on shared machines swing widely (page cache, neighbours): read the medians.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
 import os
 import statistics
 import subprocess
@@ -50,13 +53,14 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(skip)}
 
 
-def gmr(base: str, command: str, *args: str) -> tuple[float, int]:
-    """Run a `gmr` command; returns (seconds, peak RSS in KiB)."""
+def gmr(base: str, command: str, *args: str, src: Path | None = None) -> tuple[float, int]:
+    """Run a `gmr` command (``src``: another checkout's ``src/``); (seconds, peak RSS in KiB)."""
     auth = ["--gitlab-url", base, "--project", "1", "--token", TOKEN, "--upload-token", "api"]
     cmd = [sys.executable, "-m", "gitlab_model_registry", command, *args, "--no-progress", *auth]
+    env = _env() | ({"PYTHONPATH": str(src)} if src else {})
     start = time.perf_counter()
     proc = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True,
-                          env=_env())  # fmt: skip
+                          env=env)  # fmt: skip
     seconds = time.perf_counter() - start
     if proc.returncode:
         raise SystemExit(f"gmr {command} failed: {proc.stderr[-2000:]}")
@@ -94,12 +98,37 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def rotated(tools: tuple[str, ...], run: int) -> tuple[str, ...]:
+    """A B, B A, or every order of three in turn: each tool runs first, second and last, after
+    each other, equally often (in 6 runs), so neither the machine's state one leaves nor the
+    position in a run favours one tool."""
+    if len(tools) == 2:
+        return tools if run % 2 == 0 else tools[::-1]
+    orders = list(itertools.permutations(tools))
+    return orders[run % len(orders)]
+
+
+def paired(ours: list[float], theirs: list[float]) -> float:
+    """Median of the per-run ratios theirs / ours: robust where the machine's speed shifts
+    between runs (both tools in a run meet the same state), unlike a ratio of medians."""
+    return median([t / o for o, t in zip(ours, theirs, strict=True)])
+
+
 def big_transfers(
-    base: str, control: DoubleClient, work: Path, mib: int, runs: int, landing: Path
+    base: str,
+    control: DoubleClient,
+    work: Path,
+    mib: int,
+    runs: int,
+    landing: Path,
+    baseline: Path | None = None,
 ) -> None:
     big = random_file(work / "big" / "big.bin", mib)
     mb = mib * MIB / 1e6
     up_gmr, up_curl, down_gmr, down_curl, rss_up, rss_down = [], [], [], [], [], []
+    up_base: list[float] = []
+    down_base: list[float] = []
+    tools = ("gmr", "curl", "baseline") if baseline else ("gmr", "curl")
     tiny = work / "tiny" / "tiny.bin"
     tiny.parent.mkdir()
     tiny.write_bytes(b"x")
@@ -110,25 +139,32 @@ def big_transfers(
         fixed_up.append(gmr(base, "publish", "fixed", str(tiny), "--version", f"{run + 1}.0.0")[0])
         fixed_down.append(gmr(base, "download", "fixed", f"{run + 1}.0.0", "--dest",
                               str(landing / f"fixed-{run}"))[0])  # fmt: skip
-        for tool in ("gmr", "curl") if run % 2 == 0 else ("curl", "gmr"):
+        version = f"{run + 1}.0.0"
+        for tool in rotated(tools, run):
             os.sync()
             if tool == "gmr":
-                seconds, rss = gmr(base, "publish", "big", str(big), "--version", f"{run + 1}.0.0")
+                seconds, rss = gmr(base, "publish", "big", str(big), "--version", version)
                 up_gmr.append(seconds)
                 rss_up.append(rss)
+            elif tool == "baseline":
+                up_base.append(gmr(base, "publish", "big-baseline", str(big), "--version",
+                                   version, src=baseline)[0])  # fmt: skip
             else:
                 up_curl.append(curl("-o", "/dev/null", "-T", str(big), f"{target}{run}"))
-        url = file_url(base, control, "big", f"{run + 1}.0.0", "big.bin")
+        url = file_url(base, control, "big", version, "big.bin")
         dest = landing / f"down-{run}"
-        for tool in ("gmr", "curl") if run % 2 == 0 else ("curl", "gmr"):
+        for tool in rotated(tools, run):
             os.sync()
             if tool == "gmr":
-                seconds, rss = gmr(base, "download", "big", f"{run + 1}.0.0", "--dest", str(dest))
+                seconds, rss = gmr(base, "download", "big", version, "--dest", str(dest))
                 down_gmr.append(seconds)
                 rss_down.append(rss)
+            elif tool == "baseline":
+                down_base.append(gmr(base, "download", "big-baseline", version, "--dest",
+                                     str(landing / "baseline"), src=baseline)[0])  # fmt: skip
             else:
                 down_curl.append(curl("-o", str(landing / "curl.bin"), url))
-        subprocess.run(["rm", "-rf", str(dest), str(landing / "curl.bin"),
+        subprocess.run(["rm", "-rf", str(dest), str(landing / "curl.bin"), str(landing / "baseline"),
                         str(landing / f"fixed-{run}")], check=True)  # fmt: skip
     g, c = median(up_gmr), median(up_curl)
     print(f"1a. {mib} MiB upload, {runs} interleaved runs, medians: gmr publish {g:.2f} s "
@@ -148,6 +184,14 @@ def big_transfers(
           f"download {median(fixed_down):.2f} s; 1a and 1b without it: upload {up:.2f} s "
           f"(ratio {median(up_curl) / up:.2f}), download {down:.2f} s "
           f"(ratio {median(down_curl) / down:.2f})")  # fmt: skip
+    if baseline:
+        b_up, b_down = median(up_base), median(down_base)
+        print(f"1e. the same loop, {baseline}'s gmr: publish {b_up:.2f} s, download {b_down:.2f} s; "
+              f"per-run ratios (medians), baseline's time / this checkout's: publish "
+              f"{paired(up_gmr, up_base):.2f}, download {paired(down_gmr, down_base):.2f}; "
+              f"curl's / this checkout's: {paired(up_gmr, up_curl):.2f}, "
+              f"{paired(down_gmr, down_curl):.2f}; curl's / baseline's: "
+              f"{paired(up_base, up_curl):.2f}, {paired(down_base, down_curl):.2f}")  # fmt: skip
     big.unlink()
 
 
@@ -240,17 +284,27 @@ def main() -> None:
         help="where 1's downloads (gmr's and curl's) are written, e.g. /dev/shm: on a VM whose "
         "disk write-back swings identical writes 10x, this compares the tools, not the disk",
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout's src/ (e.g. a git worktree of an earlier commit): its gmr runs in "
+        "1's interleaved loop beside this one's and curl, to measure a change against what it "
+        "replaced on the same machine at the same moment",
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="gmr-bench-") as tmp:
-        work = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gmr-bench-")))
+        # A directory of this run's own inside --land-in, removed however the run ends.
+        landing = work
+        if args.land_in:
+            landing = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=args.land_in)))
         # The per-file limit is raised above the split file so that curl's one reference stream
         # may carry it whole (gmr still splits it at --split-size).
         limit = ["--max-file-size", str(max(args.split_mib + 1, 10 * 1024) * MIB)]
         with running_double(work / "data", ["--token", f"{TOKEN}:api:developer", *limit]) as base:
             control = DoubleClient(base)
             if "1" in args.only:
-                landing = args.land_in or work
-                big_transfers(base, control, work, args.big_mib, args.runs, landing)
+                big_transfers(base, control, work, args.big_mib, args.runs, landing, args.baseline)
             if "2" in args.only or "4" in args.only:
                 many_files(base, control, work, args.runs)
             if "4" in args.only:
