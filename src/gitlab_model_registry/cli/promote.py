@@ -1,8 +1,5 @@
-"""`gmr promote`: a version to its release, another version or another project.
-
-MODEL and VERSION fall back to MODEL_NAME and MODEL_VERSION, so a job after a publish job (whose
-dotenv report set them) can promote "the version this pipeline published".
-"""
+"""`gmr promote`: a version to its release, another version, another project or an
+environment (MODEL and VERSION as `_context` declares them)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""`gmr download`, `gmr versions` and `gmr show`.
-
-MODEL and VERSION fall back to MODEL_NAME and MODEL_VERSION, so a job after a publish job (whose
-dotenv report set them) can download "the version this pipeline published".
-"""
+"""`gmr download`, `gmr versions` and `gmr show`: the commands that only read a registry."""
 
 from __future__ import annotations
 
