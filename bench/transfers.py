@@ -77,6 +77,13 @@ def curl(*args: str) -> float:
     return float(out[-1])
 
 
+def sha256sum(path: Path) -> float:
+    """Seconds for coreutils' sha256sum of ``path``: what a curl script adds to verify a file."""
+    start = time.perf_counter()
+    subprocess.run(["sha256sum", str(path)], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
 def file_url(base: str, control: DoubleClient, model: str, semver: str, name: str) -> str:
     found = control.version(model, semver)
     assert found is not None
@@ -128,6 +135,8 @@ def big_transfers(
     up_gmr, up_curl, down_gmr, down_curl, rss_up, rss_down = [], [], [], [], [], []
     up_base: list[float] = []
     down_base: list[float] = []
+    up_sum: list[float] = []  # curl's time plus sha256sum's of the same file, run after it
+    down_sum: list[float] = []
     tools = ("gmr", "curl", "baseline") if baseline else ("gmr", "curl")
     tiny = work / "tiny" / "tiny.bin"
     tiny.parent.mkdir()
@@ -151,6 +160,7 @@ def big_transfers(
                                    version, src=baseline)[0])  # fmt: skip
             else:
                 up_curl.append(curl("-o", "/dev/null", "-T", str(big), f"{target}{run}"))
+                up_sum.append(up_curl[-1] + sha256sum(big))
         url = file_url(base, control, "big", version, "big.bin")
         dest = landing / f"down-{run}"
         for tool in rotated(tools, run):
@@ -164,6 +174,7 @@ def big_transfers(
                                      str(landing / "baseline"), src=baseline)[0])  # fmt: skip
             else:
                 down_curl.append(curl("-o", str(landing / "curl.bin"), url))
+                down_sum.append(down_curl[-1] + sha256sum(landing / "curl.bin"))
         subprocess.run(["rm", "-rf", str(dest), str(landing / "curl.bin"), str(landing / "baseline"),
                         str(landing / f"fixed-{run}")], check=True)  # fmt: skip
     g, c = median(up_gmr), median(up_curl)
@@ -184,6 +195,10 @@ def big_transfers(
           f"download {median(fixed_down):.2f} s; 1a and 1b without it: upload {up:.2f} s "
           f"(ratio {median(up_curl) / up:.2f}), download {down:.2f} s "
           f"(ratio {median(down_curl) / down:.2f})")  # fmt: skip
+    print(f"1f. curl with the verification gmr makes (curl, then sha256sum of the file): upload "
+          f"{median(up_sum):.2f} s, download {median(down_sum):.2f} s; per-run ratios, its time / "
+          f"gmr's: upload {paired(up_gmr, up_sum):.2f}, download "
+          f"{paired(down_gmr, down_sum):.2f}")  # fmt: skip
     if baseline:
         b_up, b_down = median(up_base), median(down_base)
         print(f"1e. the same loop, {baseline}'s gmr: publish {b_up:.2f} s, download {b_down:.2f} s; "
