@@ -197,10 +197,6 @@ def big_transfers(
           f"download {median(fixed_down):.2f} s; 1a and 1b without it: upload {up:.2f} s "
           f"(ratio {median(up_curl) / up:.2f}), download {down:.2f} s "
           f"(ratio {median(down_curl) / down:.2f})")  # fmt: skip
-    print(f"1f. curl with the verification gmr makes (curl, then openssl's sha256 of the file): upload "
-          f"{median(up_sum):.2f} s, download {median(down_sum):.2f} s; per-run ratios, its time / "
-          f"gmr's: upload {paired(up_gmr, up_sum):.2f}, download "
-          f"{paired(down_gmr, down_sum):.2f}")  # fmt: skip
     if baseline:
         b_up, b_down = median(up_base), median(down_base)
         print(f"1e. the same loop, {baseline}'s gmr: publish {b_up:.2f} s, download {b_down:.2f} s; "
@@ -209,6 +205,10 @@ def big_transfers(
               f"curl's / this checkout's: {paired(up_gmr, up_curl):.2f}, "
               f"{paired(down_gmr, down_curl):.2f}; curl's / baseline's: "
               f"{paired(up_base, up_curl):.2f}, {paired(down_base, down_curl):.2f}")  # fmt: skip
+    print(f"1f. curl with the verification gmr makes (curl, then openssl's sha256 of the file): "
+          f"upload {median(up_sum):.2f} s, download {median(down_sum):.2f} s; per-run ratios, its "
+          f"time / gmr's: upload {paired(up_gmr, up_sum):.2f}, download "
+          f"{paired(down_gmr, down_sum):.2f}")  # fmt: skip
     big.unlink()
 
 
